@@ -1,0 +1,669 @@
+/* TCP connections and listeners on the ring.
+ *
+ * Lifetime: an rf_conn counts the ops whose user_data points at it
+ * (c->inflight). Closing only marks it CLOSING and queues it on
+ * loop->pending; after the current batch the loop cancels its ops, and once
+ * the last one has completed it closes the fd, calls on_close and frees it.
+ * So on_close never runs inside an API call, runs exactly once, and no
+ * completion can arrive for freed memory. */
+#include <errno.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "loop_internal.h"
+
+/* Send buffers above this are freed once drained, so one 16 MiB message
+ * does not pin 16 MiB per connection forever. */
+#define RF__SEND_KEEP ((size_t)256 * 1024)
+/* One send SQE carries at most this much (sqe->len is 32 bits); the rest
+ * goes out as if it were a short write. */
+#define RF__SEND_MAX ((size_t)1 << 30)
+
+static int map_errno(int err) {
+    switch (err) {
+    case ECONNREFUSED:
+        return RF_ECONNREFUSED;
+    case ETIMEDOUT:
+        return RF_ETIMEDOUT;
+    case ECONNRESET:
+    case EPIPE:
+    case ECONNABORTED:
+        return RF_ECONNRESET;
+    default:
+        return RF_ESYS;
+    }
+}
+
+/* ---- lists ---- */
+
+static void pending_add(rf_conn *c) {
+    if (c->in_pending)
+        return;
+    c->in_pending = true;
+    c->next_pending = c->loop->pending;
+    c->loop->pending = c;
+}
+
+static void flush_add(rf_conn *c) {
+    if (c->in_flush)
+        return;
+    c->in_flush = true;
+    c->next_flush = c->loop->flush;
+    c->loop->flush = c;
+}
+
+static void flush_remove(rf_conn *c) {
+    if (!c->in_flush)
+        return;
+    for (rf_conn **pp = &c->loop->flush; *pp; pp = &(*pp)->next_flush) {
+        if (*pp == c) {
+            *pp = c->next_flush;
+            break;
+        }
+    }
+    c->in_flush = false;
+}
+
+static rf_conn *conn_new(rf_loop *loop, int fd, int state) {
+    rf_conn *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->loop = loop;
+    c->fd = fd;
+    c->state = state;
+    c->next = loop->conns;
+    if (loop->conns)
+        loop->conns->prev = c;
+    loop->conns = c;
+    return c;
+}
+
+static void conn_free(rf_conn *c) {
+    rf_loop *loop = c->loop;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        loop->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    if (c->ai_head)
+        freeaddrinfo(c->ai_head);
+    free(c->acc.p);
+    free(c->fly.p);
+    free(c->rbuf);
+    free(c);
+}
+
+static void conn_put(rf_conn *c) {
+    c->inflight--;
+    if (c->inflight == 0 && c->state == RF__CLOSING)
+        pending_add(c);
+}
+
+void rf__conn_fail(rf_conn *c, int reason) {
+    if (c->state == RF__CLOSING)
+        return;
+    c->state = RF__CLOSING;
+    c->reason = reason;
+    pending_add(c);
+}
+
+static void finalize(rf_conn *c) {
+    if (c->grace_timer) {
+        rf_timer_cancel(c->grace_timer);
+        c->grace_timer = NULL;
+    }
+    if (c->fd >= 0) {
+        close(c->fd);
+        c->fd = -1;
+    }
+    flush_remove(c);
+    if (c->has_handlers && c->h.on_close)
+        c->h.on_close(c, c->ctx, c->reason);
+    conn_free(c);
+}
+
+/* ---- receive ---- */
+
+static void arm_recv(rf_conn *c) {
+    rf_loop *loop = c->loop;
+    if (c->recv_armed || c->peer_eof || c->state == RF__CLOSING || c->state == RF__CONNECTING)
+        return;
+    if (!loop->br && !c->rbuf) {
+        c->rbuf = malloc(loop->buf_size);
+        if (!c->rbuf) {
+            rf__conn_fail(c, RF_ENOMEM);
+            return;
+        }
+    }
+    struct io_uring_sqe *sqe = rf__get_sqe(loop, RF__UD(c, RF__OP_RECV));
+    if (!sqe) {
+        rf__conn_fail(c, RF_ESYS);
+        return;
+    }
+    if (loop->multishot) {
+        io_uring_prep_recv_multishot(sqe, c->fd, NULL, 0, 0);
+    } else if (loop->br) {
+        io_uring_prep_recv(sqe, c->fd, NULL, loop->buf_size, 0);
+    } else {
+        io_uring_prep_recv(sqe, c->fd, c->rbuf, loop->buf_size, 0);
+    }
+    if (loop->br) {
+        sqe->flags |= IOSQE_BUFFER_SELECT;
+        sqe->buf_group = RF__BGID;
+    }
+    c->recv_multishot = loop->multishot;
+    c->recv_armed = true;
+    c->inflight++;
+}
+
+void rf__conn_on_recv(rf_conn *c, int res, unsigned flags) {
+    rf_loop *loop = c->loop;
+    bool more = flags & IORING_CQE_F_MORE;
+    uint8_t *data = c->rbuf;
+    int bid = -1;
+    if (flags & IORING_CQE_F_BUFFER) {
+        bid = (int)(flags >> IORING_CQE_BUFFER_SHIFT);
+        data = loop->bufs + (size_t)bid * loop->buf_size;
+    }
+    if (!more)
+        c->recv_armed = false;
+    if (res > 0 && c->state == RF__OPEN && c->h.on_data)
+        c->h.on_data(c, c->ctx, data, (size_t)res);
+    /* Returned only now: the view handed to on_data is valid until it returns. */
+    if (bid >= 0)
+        rf__buf_return(loop, (unsigned)bid);
+
+    if (res == 0) {
+        /* A polite close still owes the peer its queued bytes (the peer may
+         * only have shut down its write side): finish those first. */
+        if (c->state == RF__GRACEFUL && !c->shut_wr)
+            c->peer_eof = true;
+        else
+            rf__conn_fail(c, 0);
+    } else if (res < 0) {
+        if (res == -EINVAL && c->recv_multishot) {
+            /* The probe passed but this kernel still refuses multishot here:
+             * the whole loop drops to single-shot. */
+            loop->multishot = false;
+        } else if (res != -ENOBUFS && res != -EAGAIN && res != -EINTR && res != -ECANCELED) {
+            rf__conn_fail(c, map_errno(-res));
+        }
+    }
+    /* Re-arm before dropping the reference so the count never touches 0 on
+     * a live connection. Multishot ends on -ENOBUFS or a full CQ; buffers
+     * go back synchronously, so re-arming at once is fine. */
+    if (!more) {
+        if (c->state == RF__OPEN || c->state == RF__GRACEFUL)
+            arm_recv(c);
+        conn_put(c);
+    }
+}
+
+/* ---- send ---- */
+
+static void submit_fly(rf_conn *c) {
+    size_t n = c->fly.len - c->fly.off;
+    if (n > RF__SEND_MAX)
+        n = RF__SEND_MAX;
+    struct io_uring_sqe *sqe = rf__get_sqe(c->loop, RF__UD(c, RF__OP_SEND));
+    if (!sqe) {
+        rf__conn_fail(c, RF_ESYS);
+        return;
+    }
+    io_uring_prep_send(sqe, c->fd, c->fly.p + c->fly.off, n, MSG_NOSIGNAL);
+    c->send_inflight = true;
+    c->inflight++;
+}
+
+static void maybe_shutdown(rf_conn *c) {
+    if (c->state == RF__GRACEFUL && !c->shut_wr && !c->send_inflight && c->acc.len == 0) {
+        c->shut_wr = true;
+        shutdown(c->fd, SHUT_WR);
+        if (c->peer_eof)
+            rf__conn_fail(c, 0);
+    }
+}
+
+static void flush_one(rf_conn *c) {
+    if (c->state != RF__OPEN && c->state != RF__GRACEFUL)
+        return;
+    if (!c->send_inflight && c->acc.len > 0) {
+        rf__sbuf t = c->fly; /* empty: nothing in flight */
+        c->fly = c->acc;
+        c->acc = t;
+        c->acc.len = c->acc.off = 0;
+        submit_fly(c);
+    }
+    maybe_shutdown(c);
+}
+
+void rf__conn_on_send(rf_conn *c, int res) {
+    c->send_inflight = false;
+    if (c->state != RF__CLOSING) {
+        if (res > 0) {
+            c->fly.off += (size_t)res;
+            if (c->fly.off < c->fly.len) {
+                submit_fly(c);
+            } else {
+                c->fly.len = c->fly.off = 0;
+                if (c->fly.cap > RF__SEND_KEEP) {
+                    free(c->fly.p);
+                    c->fly.p = NULL;
+                    c->fly.cap = 0;
+                }
+                if (c->acc.len > 0)
+                    flush_add(c);
+                maybe_shutdown(c);
+            }
+        } else if (res == 0 || res == -EAGAIN || res == -EINTR) {
+            submit_fly(c);
+        } else if (res != -ECANCELED) {
+            rf__conn_fail(c, map_errno(-res));
+        }
+    }
+    conn_put(c);
+}
+
+uint8_t *rf_conn_reserve(rf_conn *c, size_t n) {
+    if (c->state == RF__CLOSING || c->state == RF__GRACEFUL)
+        return NULL;
+    rf__sbuf *b = &c->acc;
+    if (n > SIZE_MAX - b->len)
+        return NULL;
+    size_t need = b->len + n;
+    if (need > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < need)
+            cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+        /* acc is never in the kernel's hands, so moving it is safe. */
+        uint8_t *p = realloc(b->p, cap);
+        if (!p)
+            return NULL;
+        b->p = p;
+        b->cap = cap;
+    }
+    c->reserved = n;
+    return b->p + b->len;
+}
+
+int rf_conn_commit(rf_conn *c, size_t n) {
+    if (c->state == RF__CLOSING || c->state == RF__GRACEFUL)
+        return RF_ECLOSED;
+    if (n > c->reserved)
+        return RF_EINVAL;
+    c->acc.len += n;
+    c->reserved = 0;
+    if (n)
+        flush_add(c);
+    return 0;
+}
+
+int rf_conn_send(rf_conn *c, const void *data, size_t len) {
+    if (len == 0)
+        return 0;
+    uint8_t *p = rf_conn_reserve(c, len);
+    if (!p)
+        return (c->state == RF__CLOSING || c->state == RF__GRACEFUL) ? RF_ECLOSED : RF_ENOMEM;
+    memcpy(p, data, len);
+    return rf_conn_commit(c, len);
+}
+
+size_t rf_conn_pending(const rf_conn *c) {
+    return c->acc.len + (c->fly.len - c->fly.off);
+}
+
+/* ---- closing ---- */
+
+void rf_conn_close(rf_conn *c) {
+    if (c->state == RF__GRACEFUL) {
+        /* Upgrade a polite close to an immediate one; the reason stays 0. */
+        c->state = RF__OPEN;
+    }
+    rf__conn_fail(c, 0);
+}
+
+static void grace_expired(rf_loop *loop, void *arg) {
+    rf_conn *c = arg;
+    (void)loop;
+    c->grace_timer = NULL; /* freed by the timer code after we return */
+    rf__conn_fail(c, RF_ETIMEDOUT);
+}
+
+void rf_conn_close_graceful(rf_conn *c, uint64_t timeout_ns) {
+    if (c->state == RF__CONNECTING) {
+        rf__conn_fail(c, 0);
+        return;
+    }
+    if (c->state != RF__OPEN)
+        return;
+    c->state = RF__GRACEFUL;
+    if (rf_timer_start(c->loop, timeout_ns, grace_expired, c, &c->grace_timer) != 0) {
+        rf_conn_close(c);
+        return;
+    }
+    arm_recv(c); /* EOF must be noticed even if nothing else armed a recv */
+    flush_add(c); /* the shutdown happens from the loop once the queue drains */
+}
+
+static void process_pending(rf_loop *loop) {
+    rf_conn *c;
+    while ((c = loop->pending)) {
+        loop->pending = c->next_pending;
+        c->in_pending = false;
+        if (!c->cancel_issued) {
+            c->cancel_issued = true;
+            if (c->recv_armed)
+                rf__cancel_op(loop, RF__UD(c, RF__OP_RECV));
+            if (c->send_inflight)
+                rf__cancel_op(loop, RF__UD(c, RF__OP_SEND));
+            if (c->connect_inflight)
+                rf__cancel_op(loop, RF__UD(c, RF__OP_CONNECT));
+        }
+        if (c->inflight == 0)
+            finalize(c); /* may close or send on others: the outer loop rescans */
+    }
+}
+
+void rf__conn_after_batch(rf_loop *loop) {
+    while (loop->pending || loop->flush) {
+        rf_conn *c;
+        while ((c = loop->flush)) {
+            loop->flush = c->next_flush;
+            c->in_flush = false;
+            flush_one(c);
+        }
+        process_pending(loop);
+    }
+}
+
+void rf_conn_set_handlers(rf_conn *c, const rf_conn_handlers *h, void *ctx) {
+    if (h) {
+        c->h = *h;
+        c->has_handlers = true;
+    } else {
+        memset(&c->h, 0, sizeof c->h);
+        c->has_handlers = false;
+    }
+    c->ctx = ctx;
+}
+
+int rf_conn_fd(const rf_conn *c) {
+    return c->fd;
+}
+
+rf_loop *rf_conn_loop(const rf_conn *c) {
+    return c->loop;
+}
+
+/* ---- connect ---- */
+
+static int new_socket(int family) {
+    int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    return fd;
+}
+
+/* Starts a connect on c->ai_cur or a later address. Returns 0 when an op is
+ * in flight, else the negative errno of the last failure. */
+static int connect_next(rf_conn *c, int last_err) {
+    for (; c->ai_cur; c->ai_cur = c->ai_cur->ai_next) {
+        int fd = new_socket(c->ai_cur->ai_family);
+        if (fd < 0) {
+            last_err = -errno;
+            continue;
+        }
+        struct io_uring_sqe *sqe = rf__get_sqe(c->loop, RF__UD(c, RF__OP_CONNECT));
+        if (!sqe) {
+            close(fd);
+            return -ENOMEM;
+        }
+        /* The sockaddr lives in ai_head until the conn is connected or freed. */
+        io_uring_prep_connect(sqe, fd, c->ai_cur->ai_addr, c->ai_cur->ai_addrlen);
+        c->fd = fd;
+        c->connect_inflight = true;
+        c->inflight++;
+        return 0;
+    }
+    return last_err;
+}
+
+void rf__conn_on_connect(rf_conn *c, int res) {
+    c->connect_inflight = false;
+    if (c->state == RF__CLOSING) {
+        conn_put(c);
+        return;
+    }
+    if (res == 0) {
+        c->state = RF__OPEN;
+        freeaddrinfo(c->ai_head);
+        c->ai_head = c->ai_cur = NULL;
+        arm_recv(c);
+        if (c->acc.len > 0)
+            flush_add(c);
+        if (c->h.on_connect)
+            c->h.on_connect(c, c->ctx);
+    } else {
+        close(c->fd);
+        c->fd = -1;
+        c->ai_cur = c->ai_cur->ai_next;
+        int r = connect_next(c, res);
+        if (r != 0)
+            rf__conn_fail(c, map_errno(-r));
+    }
+    conn_put(c);
+}
+
+static int resolve(const char *host, uint16_t port, int flags, struct addrinfo **out) {
+    char service[8];
+    snprintf(service, sizeof service, "%u", (unsigned)port);
+    struct addrinfo hints;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = flags | AI_NUMERICSERV;
+    int r = getaddrinfo(host, service, &hints, out);
+    if (r == 0)
+        return 0;
+    if (r == EAI_MEMORY)
+        return RF_ENOMEM;
+    if (r == EAI_SYSTEM)
+        return RF_ESYS;
+    return RF_ERESOLVE;
+}
+
+int rf_tcp_connect(rf_loop *loop, const char *host, uint16_t port, const rf_conn_handlers *h,
+                   void *ctx, rf_conn **out) {
+    if (out)
+        *out = NULL;
+    if (!loop || !host)
+        return RF_EINVAL;
+    if (loop->destroying)
+        return RF_ECLOSED;
+    struct addrinfo *ai;
+    int r = resolve(host, port, 0, &ai);
+    if (r != 0)
+        return r;
+    rf_conn *c = conn_new(loop, -1, RF__CONNECTING);
+    if (!c) {
+        freeaddrinfo(ai);
+        return RF_ENOMEM;
+    }
+    c->ai_head = c->ai_cur = ai;
+    rf_conn_set_handlers(c, h, ctx);
+    r = connect_next(c, -ENOENT);
+    if (r != 0) {
+        conn_free(c); /* nothing started: no callback, per the contract */
+        return r == -ENOMEM ? RF_ENOMEM : RF_ESYS;
+    }
+    if (out)
+        *out = c;
+    return 0;
+}
+
+/* ---- listen / accept ---- */
+
+static void arm_accept(rf_listener *l) {
+    struct io_uring_sqe *sqe = rf__get_sqe(l->loop, RF__UD(l, RF__OP_ACCEPT));
+    if (!sqe)
+        return; /* retried from the next completion or the retry timer */
+    if (l->multishot)
+        io_uring_prep_multishot_accept(sqe, l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    else
+        io_uring_prep_accept(sqe, l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    l->accept_armed = true;
+    l->inflight++;
+}
+
+static void listener_put(rf_listener *l) {
+    l->inflight--;
+    if (l->inflight == 0 && l->closing) {
+        close(l->fd);
+        free(l);
+    }
+}
+
+static void accept_retry(rf_loop *loop, void *arg) {
+    rf_listener *l = arg;
+    (void)loop;
+    l->retry_timer = NULL;
+    if (!l->closing && !l->accept_armed)
+        arm_accept(l);
+}
+
+void rf__listener_on_accept(rf_listener *l, int res, unsigned flags) {
+    bool more = flags & IORING_CQE_F_MORE;
+    bool backoff = false;
+    if (!more)
+        l->accept_armed = false;
+    if (res >= 0) {
+        if (l->closing) {
+            close(res);
+        } else {
+            int one = 1;
+            setsockopt(res, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+            rf_conn *c = conn_new(l->loop, res, RF__OPEN);
+            if (!c) {
+                close(res);
+            } else {
+                l->on_accept(l, l->ctx, c);
+                if (!c->has_handlers)
+                    rf__conn_fail(c, 0); /* untaken: closed without on_close */
+                else
+                    arm_recv(c);
+            }
+        }
+    } else if (res == -EINVAL && l->multishot) {
+        l->multishot = false;
+    } else if (res != -ECANCELED && res != -EAGAIN && res != -EINTR && res != -ECONNABORTED) {
+        /* EMFILE and friends: re-arming at once would spin. */
+        backoff = true;
+    }
+    if (!more && !l->closing && !l->accept_armed) {
+        if (!backoff)
+            arm_accept(l);
+        else if (!l->retry_timer)
+            rf_timer_start(l->loop, 100000000u, accept_retry, l, &l->retry_timer);
+    }
+    if (!more)
+        listener_put(l);
+}
+
+int rf_tcp_listen(rf_loop *loop, const char *host, uint16_t port, int backlog,
+                  rf_accept_fn on_accept, void *ctx, rf_listener **out) {
+    if (out)
+        *out = NULL;
+    if (!loop || !on_accept)
+        return RF_EINVAL;
+    if (loop->destroying)
+        return RF_ECLOSED;
+    struct addrinfo *ai;
+    int r = resolve(host, port, AI_PASSIVE, &ai);
+    if (r != 0)
+        return r;
+    int fd = -1;
+    for (struct addrinfo *a = ai; a; a = a->ai_next) {
+        fd = socket(a->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+            continue;
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (bind(fd, a->ai_addr, a->ai_addrlen) == 0 &&
+            listen(fd, backlog > 0 ? backlog : SOMAXCONN) == 0)
+            break;
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(ai);
+    if (fd < 0)
+        return RF_ESYS;
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    uint16_t bound = port;
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
+        if (ss.ss_family == AF_INET)
+            bound = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+        else if (ss.ss_family == AF_INET6)
+            bound = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    }
+    rf_listener *l = calloc(1, sizeof *l);
+    if (!l) {
+        close(fd);
+        return RF_ENOMEM;
+    }
+    l->loop = loop;
+    l->fd = fd;
+    l->port = bound;
+    l->multishot = true;
+    l->on_accept = on_accept;
+    l->ctx = ctx;
+    arm_accept(l);
+    if (!l->accept_armed) {
+        close(fd);
+        free(l);
+        return RF_ESYS;
+    }
+    l->next = loop->listeners;
+    if (loop->listeners)
+        loop->listeners->prev = l;
+    loop->listeners = l;
+    if (out)
+        *out = l;
+    return 0;
+}
+
+uint16_t rf_listener_port(const rf_listener *l) {
+    return l->port;
+}
+
+void rf_listener_close(rf_listener *l) {
+    if (!l || l->closing)
+        return;
+    rf_loop *loop = l->loop;
+    l->closing = true;
+    if (l->prev)
+        l->prev->next = l->next;
+    else
+        loop->listeners = l->next;
+    if (l->next)
+        l->next->prev = l->prev;
+    l->prev = l->next = NULL;
+    if (l->retry_timer) {
+        rf_timer_cancel(l->retry_timer);
+        l->retry_timer = NULL;
+    }
+    if (l->accept_armed)
+        rf__cancel_op(loop, RF__UD(l, RF__OP_ACCEPT));
+    /* Freed by the last completion; inside on_accept that is still ahead. */
+    l->inflight++;
+    listener_put(l);
+}

@@ -1,0 +1,58 @@
+/* rf_ws_conn internals shared by the client (ws_client.c), the server
+ * (ws_server.c) and the common part (ws_conn.c). */
+#ifndef RF_WS_CONN_INTERNAL_H
+#define RF_WS_CONN_INTERNAL_H
+
+#include "ringfeed/ws_conn.h"
+#include "ringfeed/ws_handshake.h"
+
+enum rf__ws_phase {
+    RF__WS_CONNECTING, /* TCP connect in progress (client) */
+    RF__WS_HANDSHAKE,  /* waiting for the peer's half of the opening handshake */
+    RF__WS_OPEN,       /* rf_ws runs */
+    RF__WS_ENDING,     /* TCP close started; waiting for the loop's on_close */
+};
+
+struct rf_ws_conn {
+    rf_loop *loop;
+    rf_conn *tcp;
+    rf_ws *ws;
+    rf_ws_conn_handlers h;
+    void *ctx;
+    rf_ws_conn_config cfg;
+    int role;
+    int phase;
+    rf_timer *timer;     /* handshake deadline, then close deadline */
+
+    uint8_t *hs;         /* handshake bytes received so far */
+    size_t hs_len;
+    size_t hs_cap;
+
+    char *request;       /* client: the GET request, sent once connected */
+    size_t request_len;
+    char key[RF_WS_KEY_LEN + 1];
+    char *protocols;     /* client: our Sec-WebSocket-Protocol offer (copy) */
+    char *path;          /* server: the path the client asked for */
+
+    int end_code;        /* close code to report */
+    int end_error;       /* error to report (0 = clean) */
+    uint8_t ws_closed;   /* rf_ws reached RF_WS_CLOSED */
+    uint8_t announced;   /* on_open ran, so on_close is owed */
+};
+
+/* Shared pieces. */
+rf_ws_conn *rf__ws_conn_new(rf_loop *loop, int role, const rf_ws_conn_config *cfg,
+                            const rf_ws_conn_handlers *h, void *ctx);
+extern const rf_conn_handlers rf__ws_conn_tcp_handlers;
+int rf__ws_conn_hs_append(rf_ws_conn *c, const uint8_t *data, size_t len);
+/* Handshake done: creates the rf_ws, announces, feeds bytes that followed. */
+void rf__ws_conn_open(rf_ws_conn *c, size_t header_len);
+/* Ends the connection with error; graceful flushes queued bytes first. */
+void rf__ws_conn_end(rf_ws_conn *c, int error, int graceful);
+void rf__ws_conn_start_handshake_deadline(rf_ws_conn *c);
+
+/* Role-specific handshake steps, called from the common on_data. */
+void rf__ws_client_on_handshake_data(rf_ws_conn *c);
+void rf__ws_server_on_handshake_data(rf_ws_conn *c);
+
+#endif

@@ -1,0 +1,196 @@
+# RingFeed build. `make demo` and `make test` are all a newcomer needs; both
+# install missing system packages first (make deps).
+
+SHELL := /bin/bash
+CC ?= clang
+ifeq ($(origin CC),default)
+CC := clang
+endif
+AR ?= ar
+PYTHON ?= python3
+PREFIX ?= /usr/local
+SWIFT ?= swift
+SWIFT_BUILD_FLAGS ?=
+AUTOBAHN ?= ../shared/tools/autobahn
+
+BUILD := build
+CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -Iinclude -Wall -Wextra -Wshadow -Wstrict-prototypes \
+               -Wno-unused-parameter -fno-strict-aliasing -g
+CFLAGS ?= -O2
+ALL_CFLAGS := $(CFLAGS_BASE) $(CFLAGS)
+LIBS := -luring
+
+LIB_SRCS := $(sort $(wildcard CSources/ringfeed/*.c))
+LIB_HDRS := $(wildcard include/ringfeed/*.h) $(wildcard CSources/ringfeed/*.h)
+LIB_OBJS := $(LIB_SRCS:CSources/ringfeed/%.c=$(BUILD)/obj/%.o)
+LIB := $(BUILD)/libringfeed.a
+PC := $(BUILD)/ringfeed.pc
+
+CTEST_SRCS := $(sort $(wildcard Tests/c/test_*.c))
+CTESTS := $(CTEST_SRCS:Tests/c/%.c=$(BUILD)/tests/%)
+
+# Sanitizer build of the library and C tests (ASan + UBSan, no recovery).
+SAN_FLAGS := -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+SAN_OBJS := $(LIB_SRCS:CSources/ringfeed/%.c=$(BUILD)/san/obj/%.o)
+SAN_TESTS := $(CTEST_SRCS:Tests/c/%.c=$(BUILD)/san/tests/%)
+
+FUZZ_SRCS := $(sort $(wildcard fuzz/fuzz_*.c))
+FUZZERS := $(FUZZ_SRCS:fuzz/%.c=$(BUILD)/fuzz/%)
+FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+FUZZ_SECONDS ?= 60
+
+BENCH_SRCS := $(sort $(wildcard bench/bench_*.c))
+BENCHES := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
+
+EXAMPLE_SRCS := $(sort $(wildcard examples/*.c))
+EXAMPLES := $(EXAMPLE_SRCS:examples/%.c=$(BUILD)/examples/%)
+
+.PHONY: all deps lib ctest ctest-san symbols examples fuzz fuzz-replay bench clean install demo-smoke swift-release \
+        swift-build swift-test interop autobahn autobahn-client autobahn-server demo test
+
+all: lib
+
+# ---- system packages -------------------------------------------------------
+
+deps:
+	@./scripts/deps.sh
+
+# ---- the static library, with no Swift involved -----------------------------
+
+lib: $(LIB) $(PC)
+
+$(BUILD)/obj/%.o: CSources/ringfeed/%.c $(LIB_HDRS) | deps-c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -ICSources/ringfeed -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(PC): Makefile
+	@mkdir -p $(@D)
+	@printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$${prefix}/lib' 'includedir=$${prefix}/include' '' \
+	  'Name: ringfeed' 'Description: RingFeed market-data ingest core (io_uring, RFC 6455)' \
+	  'Version: 0.1.0' 'Requires.private: liburing' 'Libs: -L$${libdir} -lringfeed' \
+	  'Libs.private: -luring' 'Cflags: -I$${includedir}' > $@
+
+install: lib
+	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/ringfeed
+	install -m 644 $(LIB) $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 $(PC) $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+	install -m 644 include/ringfeed/*.h $(DESTDIR)$(PREFIX)/include/ringfeed/
+
+# Only the C headers and liburing are needed to build the library.
+.PHONY: deps-c
+deps-c:
+	@test -f /usr/include/liburing.h || ./scripts/deps.sh
+
+# ---- C unit tests, plain and under ASan + UBSan ----------------------------
+
+$(BUILD)/tests/%: Tests/c/%.c Tests/c/check.h $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -ICSources/ringfeed $< $(LIB) $(LIBS) -o $@
+
+$(BUILD)/san/obj/%.o: CSources/ringfeed/%.c $(LIB_HDRS) | deps-c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_BASE) $(SAN_FLAGS) -ICSources/ringfeed -c $< -o $@
+
+$(BUILD)/san/libringfeed.a: $(SAN_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/san/tests/%: Tests/c/%.c Tests/c/check.h $(BUILD)/san/libringfeed.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_BASE) $(SAN_FLAGS) -ICSources/ringfeed $< $(BUILD)/san/libringfeed.a $(LIBS) -o $@
+
+ctest: $(CTESTS)
+	@set -e; for t in $(CTESTS); do $$t; done
+
+ctest-san: $(SAN_TESTS)
+	@set -e; for t in $(SAN_TESTS); do \
+	  ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $$t; done
+
+# Every global symbol the library defines starts with rf_.
+symbols: $(LIB)
+	@bad=$$(nm -g --defined-only $(LIB) | awk 'NF==3 {print $$3}' | grep -v '^rf_' || true); \
+	if [ -n "$$bad" ]; then echo "exported symbols without the rf_ prefix:"; echo "$$bad"; exit 1; fi; \
+	echo "symbols: every exported symbol starts with rf_ ($$(nm -g --defined-only $(LIB) | awk 'NF==3' | wc -l) symbols)"
+
+# ---- examples: compiled and linked against the installed-style library ----
+
+$(BUILD)/examples/%: examples/%.c $(LIB) $(PC)
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Wno-unused-parameter $$(PKG_CONFIG_PATH=$(BUILD) pkg-config --define-variable=prefix=$(CURDIR) --cflags ringfeed) \
+	  $< -L$(BUILD) -lringfeed $$(PKG_CONFIG_PATH=$(BUILD) pkg-config --static --libs-only-l ringfeed | sed 's/-lringfeed//') -o $@
+
+examples: $(EXAMPLES)
+	@set -e; for e in $(EXAMPLES); do $$e; done
+
+# ---- fuzzing ---------------------------------------------------------------
+
+$(BUILD)/fuzz/%: fuzz/%.c $(LIB_SRCS) $(LIB_HDRS) | deps-c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_BASE) $(FUZZ_FLAGS) -ICSources/ringfeed $< $(LIB_SRCS) $(LIBS) -o $@
+
+# make fuzz: each harness runs FUZZ_SECONDS, growing its corpus in fuzz/corpus/NAME.
+fuzz: $(FUZZERS)
+	@set -e; for f in $(FUZZERS); do n=$$(basename $$f); n=$${n#fuzz_}; \
+	  mkdir -p fuzz/corpus/$$n; echo "== fuzzing $$n for $(FUZZ_SECONDS) s"; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 fuzz/corpus/$$n 2>&1 | tail -12; done
+
+# make fuzz-replay (part of make test): run every saved input once.
+fuzz-replay: $(FUZZERS)
+	@set -e; for f in $(FUZZERS); do n=$$(basename $$f); n=$${n#fuzz_}; \
+	  test -d fuzz/corpus/$$n || { echo "no corpus for $$n"; exit 1; }; \
+	  $$f -runs=0 fuzz/corpus/$$n 2>&1 | grep -E 'INFO: seed corpus|Done|ERROR' | tail -2; done
+
+# ---- benchmarks ------------------------------------------------------------
+
+$(BUILD)/bench/%: bench/%.c bench/bench.h $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -O3 -ICSources/ringfeed $< $(LIB) $(LIBS) -o $@
+
+bench: $(BENCHES)
+	@set -e; for b in $(BENCHES); do $$b; done
+
+clean:
+	rm -rf $(BUILD) .build
+
+# ---- Swift package, CLI, and the tests that need them ------------------------
+
+RINGFEED := .build/release/ringfeed
+AUTOBAHN_CASES := 1.*,2.*,3.*,4.*,5.*,6.*,7.*,8.*,9.*,10.*
+
+swift-release: deps
+	$(SWIFT) build -c release --product ringfeed $(SWIFT_BUILD_FLAGS)
+
+# The main job: stream from the built-in loopback server until Ctrl-C.
+demo: swift-release
+	$(RINGFEED) demo
+
+swift-test: deps
+	$(SWIFT) test $(SWIFT_BUILD_FLAGS)
+
+# Interop with a real third-party peer (Python websockets), both directions.
+interop: swift-release
+	$(PYTHON) Tests/interop/run_interop.py $(RINGFEED)
+
+# Autobahn|Testsuite 1.*-10.*, both roles (about 20 s each).
+autobahn: autobahn-client autobahn-server
+
+autobahn-client: swift-release
+	@test -x $(AUTOBAHN)/fuzzingserver.sh || { echo "autobahn suite not found at $(AUTOBAHN)"; exit 1; }
+	$(AUTOBAHN)/fuzzingserver.sh --cases '$(AUTOBAHN_CASES)' --agent RingFeed \
+	  --outdir $(CURDIR)/$(BUILD)/autobahn/client --timeout 600 -- $(CURDIR)/$(RINGFEED) autobahn
+
+autobahn-server: swift-release
+	@test -x $(AUTOBAHN)/fuzzingclient.sh || { echo "autobahn suite not found at $(AUTOBAHN)"; exit 1; }
+	AUTOBAHN=$(AUTOBAHN) CASES='$(AUTOBAHN_CASES)' ./scripts/autobahn-server.sh $(CURDIR)/$(RINGFEED) \
+	  $(CURDIR)/$(BUILD)/autobahn/server
+
+# A short, non-interactive run of the demo: it must move messages.
+demo-smoke: swift-release
+	$(RINGFEED) demo --duration 1 --quiet
+
+test: deps lib symbols ctest ctest-san examples fuzz-replay swift-test interop autobahn demo-smoke
+	@echo "make test: all passed"

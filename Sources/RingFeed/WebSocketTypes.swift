@@ -1,0 +1,81 @@
+import CRingFeed
+
+/// The kind of a WebSocket data message.
+public enum WebSocketOpcode: UInt32, Sendable {
+    case text = 1
+    case binary = 2
+}
+
+/// A received message, seen in place: `bytes` points into the receive buffer
+/// and is valid only until the handler returns. Copy what you keep.
+public struct WebSocketMessageView {
+    public let opcode: WebSocketOpcode
+    public let bytes: UnsafeRawBufferPointer
+
+    /// The message as a String (text messages are already valid UTF-8).
+    public var text: String { String(decoding: bytes, as: UTF8.self) }
+    /// A copy of the bytes.
+    public var message: WebSocketMessage { WebSocketMessage(opcode: opcode, data: Array(bytes)) }
+}
+
+/// A received message, owned.
+public struct WebSocketMessage: Sendable, Equatable {
+    public var opcode: WebSocketOpcode
+    public var data: [UInt8]
+
+    public init(opcode: WebSocketOpcode, data: [UInt8]) {
+        self.opcode = opcode
+        self.data = data
+    }
+
+    public var text: String { String(decoding: data, as: UTF8.self) }
+}
+
+/// How a connection ended.
+public struct WebSocketCloseInfo: Sendable, Equatable, CustomStringConvertible {
+    /// The close code received (or sent, when we failed the connection);
+    /// 1006 when no close handshake took place.
+    public var code: Int
+    /// nil after a clean close handshake; otherwise why the connection ended.
+    public var error: RingFeedError?
+
+    public var description: String {
+        if let error { return "closed with \(code): \(error)" }
+        return "closed cleanly with \(code)"
+    }
+}
+
+/// Limits and timeouts of one connection.
+public struct WebSocketConfiguration: Sendable {
+    /// Largest message accepted, in bytes; a bigger one fails the connection with 1009.
+    public var maxMessageSize: Int = Int(RF_WS_DEFAULT_MAX_MESSAGE)
+    /// Deadline for connecting plus the opening handshake.
+    public var handshakeTimeout: Duration = .seconds(10)
+    /// How long to wait for the peer's close frame and TCP close.
+    public var closeTimeout: Duration = .seconds(5)
+    /// Subprotocols to offer (client), comma-separated.
+    public var protocols: String?
+
+    public init() {}
+
+    func withCConfig<T>(_ body: (UnsafePointer<rf_ws_conn_config>) -> T) -> T {
+        var c = rf_ws_conn_config()
+        c.max_message = maxMessageSize
+        c.handshake_timeout_ns = handshakeTimeout.nanoseconds
+        c.close_timeout_ns = closeTimeout.nanoseconds
+        if let protocols {
+            return protocols.withCString { p in
+                c.protocols = p
+                return body(&c)
+            }
+        }
+        return body(&c)
+    }
+}
+
+extension Duration {
+    var nanoseconds: UInt64 {
+        let (s, atto) = components
+        return UInt64(max(0, s)) * 1_000_000_000 + UInt64(max(0, atto) / 1_000_000_000)
+    }
+}

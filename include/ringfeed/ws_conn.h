@@ -1,0 +1,82 @@
+/* WebSocket connections on an rf_loop: the opening handshake, then an rf_ws
+ * endpoint fed straight from the receive buffers. Client (rf_ws_connect) and
+ * server (rf_ws_listen) roles.
+ *
+ * Everything runs on the loop's thread; callbacks too. A connection lives
+ * until its on_close, which is called exactly once; it is freed when on_close
+ * returns. A client connection gets on_close also when connecting or the
+ * handshake failed. A server connection is announced by on_open: one whose
+ * handshake fails is answered with an HTTP error and closed unseen. */
+#ifndef RINGFEED_WS_CONN_H
+#define RINGFEED_WS_CONN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ringfeed/loop.h"
+#include "ringfeed/ws.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct rf_ws_conn rf_ws_conn;
+typedef struct rf_ws_server rf_ws_server;
+
+typedef struct rf_ws_conn_config {
+    size_t max_message;            /* 0 = RF_WS_DEFAULT_MAX_MESSAGE */
+    uint64_t handshake_timeout_ns; /* connect + opening handshake; 0 = 10 s */
+    uint64_t close_timeout_ns;     /* wait for the peer's close frame / EOF; 0 = 5 s */
+    const char *protocols;         /* client: Sec-WebSocket-Protocol offer, or NULL */
+    const char *extra_headers;     /* client: raw "Name: value\r\n" lines, or NULL */
+} rf_ws_conn_config;
+
+typedef struct rf_ws_conn_handlers {
+    /* The opening handshake succeeded; messages may be sent now. */
+    void (*on_open)(rf_ws_conn *c, void *ctx);
+    /* A complete message; the view is valid until the callback returns. */
+    void (*on_message)(rf_ws_conn *c, void *ctx, unsigned opcode, const uint8_t *data, size_t len);
+    /* Optional. */
+    void (*on_ping)(rf_ws_conn *c, void *ctx, const uint8_t *data, size_t len);
+    void (*on_pong)(rf_ws_conn *c, void *ctx, const uint8_t *data, size_t len);
+    /* The end. code: the close code received (or sent, when we failed the
+     * connection), RF_WS_CLOSE_ABNORMAL (1006) if no close handshake took
+     * place. error: 0 after a clean close handshake, else why it ended
+     * (RF_ECONNREFUSED, RF_EHS_*, RF_EUTF8, RF_ETIMEDOUT ...). */
+    void (*on_close)(rf_ws_conn *c, void *ctx, int code, int error);
+} rf_ws_conn_handlers;
+
+/* Opens a client connection to a ws:// URL (wss:// gives RF_EUNSUPPORTED
+ * until TLS lands). cfg may be NULL. Returns 0 with *out set (outcome via
+ * callbacks), or a negative code with no callback. */
+int rf_ws_connect(rf_loop *loop, const char *url, const rf_ws_conn_config *cfg,
+                  const rf_ws_conn_handlers *h, void *ctx, rf_ws_conn **out);
+
+/* Server: accepts connections on host:port (0 = any free port), runs the
+ * server handshake, then calls h for each connection with ctx (change it per
+ * connection with rf_ws_conn_set_ctx in on_open). cfg may be NULL. */
+int rf_ws_listen(rf_loop *loop, const char *host, uint16_t port, const rf_ws_conn_config *cfg,
+                 const rf_ws_conn_handlers *h, void *ctx, rf_ws_server **out);
+uint16_t rf_ws_server_port(const rf_ws_server *s);
+/* Stops accepting; open connections live on. */
+void rf_ws_server_close(rf_ws_server *s);
+
+int rf_ws_conn_send(rf_ws_conn *c, unsigned opcode, const void *data, size_t len);
+int rf_ws_conn_send_frame(rf_ws_conn *c, unsigned opcode, int fin, const void *data, size_t len);
+int rf_ws_conn_ping(rf_ws_conn *c, const void *data, size_t len);
+/* Starts the close handshake; the TCP connection ends when the peer answers
+ * or close_timeout_ns passes. */
+int rf_ws_conn_close(rf_ws_conn *c, int code, const char *reason, size_t reason_len);
+/* Drops the TCP connection now (on_close follows with 1006). */
+void rf_ws_conn_abort(rf_ws_conn *c);
+
+void rf_ws_conn_set_ctx(rf_ws_conn *c, void *ctx);
+/* Bytes queued for sending and not yet taken by the kernel (backpressure). */
+size_t rf_ws_conn_pending(const rf_ws_conn *c);
+/* The path the client asked for (server role), "" otherwise. */
+const char *rf_ws_conn_path(const rf_ws_conn *c);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
