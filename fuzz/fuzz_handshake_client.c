@@ -20,7 +20,8 @@ static const char *const offers[][2] = {
     {"chat, superchat", "permessage-deflate; client_max_window_bits, x-foo"},
 };
 
-static void view_inside(rf_str v, const uint8_t *b, size_t n) {
+static void view_inside(rf_str v, const uint8_t *b, size_t n)
+{
     if (!v.ptr) {
         if (v.len)
             abort();
@@ -31,7 +32,8 @@ static void view_inside(rf_str v, const uint8_t *b, size_t n) {
         abort();
 }
 
-static int parse(const uint8_t *d, size_t n, int o, rf_ws_client_response *out) {
+static int parse(const uint8_t *d, size_t n, int o, rf_ws_client_response *out)
+{
     int r = rf_ws_client_response_parse(d, n, KEY, offers[o][0], offers[o][1], out);
     if (r > 0) {
         if ((size_t)r > n || r > RF_WS_HANDSHAKE_MAX || memcmp(d + r - 4, "\r\n\r\n", 4) != 0)
@@ -46,13 +48,19 @@ static int parse(const uint8_t *d, size_t n, int o, rf_ws_client_response *out) 
     return r;
 }
 
-static size_t off(rf_str v, const uint8_t *b) { return v.ptr ? (size_t)(v.ptr - (const char *)b) : 0; }
+static size_t off(rf_str v, const uint8_t *b)
+{
+    return v.ptr ? (size_t)(v.ptr - (const char *)b) : 0;
+}
 
-static int same_view(rf_str a, const uint8_t *ab, rf_str b, const uint8_t *bb) {
+static int same_view(rf_str a, const uint8_t *ab, rf_str b, const uint8_t *bb)
+{
     return a.len == b.len && !a.ptr == !b.ptr && off(a, ab) == off(b, bb);
 }
 
-static void prefix(const uint8_t *d, size_t k, int o, int r, const rf_ws_client_response *full) {
+static void prefix(const uint8_t *d, size_t k, int o, int r,
+                   const rf_ws_client_response *full)
+{
     /* An exact-size copy, so reading past k is an ASan error, not a peek at d[k]. */
     uint8_t *c = malloc(k ? k : 1);
     memcpy(c, d, k);
@@ -67,7 +75,8 @@ static void prefix(const uint8_t *d, size_t k, int o, int r, const rf_ws_client_
     free(c);
 }
 
-static void check_writer(const uint8_t *data, size_t size) {
+static void check_writer(const uint8_t *data, size_t size)
+{
     if (size > 4096)
         return;
     char *s = malloc(size + 1);
@@ -100,7 +109,8 @@ static void check_writer(const uint8_t *data, size_t size) {
     free(s);
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
     for (int o = 0; o < 2; o++) {
         rf_ws_client_response full;
         int r = parse(data, size, o, &full);

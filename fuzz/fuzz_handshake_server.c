@@ -12,7 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void view_inside(rf_str v, const uint8_t *b, size_t n) {
+static void view_inside(rf_str v, const uint8_t *b, size_t n)
+{
     if (!v.ptr) {
         if (v.len)
             abort();
@@ -23,7 +24,8 @@ static void view_inside(rf_str v, const uint8_t *b, size_t n) {
         abort();
 }
 
-static int parse(const uint8_t *d, size_t n, rf_ws_server_request *out) {
+static int parse(const uint8_t *d, size_t n, rf_ws_server_request *out)
+{
     int r = rf_ws_server_request_parse(d, n, out);
     if (r > 0) {
         if ((size_t)r > n || r > RF_WS_HANDSHAKE_MAX || memcmp(d + r - 4, "\r\n\r\n", 4) != 0)
@@ -41,13 +43,18 @@ static int parse(const uint8_t *d, size_t n, rf_ws_server_request *out) {
     return r;
 }
 
-static size_t off(rf_str v, const uint8_t *b) { return v.ptr ? (size_t)(v.ptr - (const char *)b) : 0; }
+static size_t off(rf_str v, const uint8_t *b)
+{
+    return v.ptr ? (size_t)(v.ptr - (const char *)b) : 0;
+}
 
-static int same_view(rf_str a, const uint8_t *ab, rf_str b, const uint8_t *bb) {
+static int same_view(rf_str a, const uint8_t *ab, rf_str b, const uint8_t *bb)
+{
     return a.len == b.len && !a.ptr == !b.ptr && off(a, ab) == off(b, bb);
 }
 
-static void prefix(const uint8_t *d, size_t k, int r, const rf_ws_server_request *full) {
+static void prefix(const uint8_t *d, size_t k, int r, const rf_ws_server_request *full)
+{
     /* An exact-size copy, so reading past k is an ASan error, not a peek at d[k]. */
     uint8_t *c = malloc(k ? k : 1);
     memcpy(c, d, k);
@@ -64,7 +71,8 @@ static void prefix(const uint8_t *d, size_t k, int r, const rf_ws_server_request
     free(c);
 }
 
-static void answer(int r, const rf_ws_server_request *rq) {
+static void answer(int r, const rf_ws_server_request *rq)
+{
     static char buf[512];
     if (r == RF_EAGAIN)
         return;
@@ -86,7 +94,8 @@ static void answer(int r, const rf_ws_server_request *rq) {
         abort();
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
     rf_ws_server_request full;
     int r = parse(data, size, &full);
     if (size <= 128) {

@@ -6,7 +6,8 @@
 
 static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-size_t rf__base64_encode(const uint8_t *in, size_t n, char *out) {
+size_t rf__base64_encode(const uint8_t *in, size_t n, char *out)
+{
     size_t o = 0;
     for (size_t i = 0; i < n; i += 3) {
         uint32_t v = (uint32_t)in[i] << 16;
@@ -22,7 +23,8 @@ size_t rf__base64_encode(const uint8_t *in, size_t n, char *out) {
     return o;
 }
 
-static int sextet(unsigned char c) {
+static int sextet(unsigned char c)
+{
     if (c >= 'A' && c <= 'Z')
         return c - 'A';
     if (c >= 'a' && c <= 'z')
@@ -36,7 +38,8 @@ static int sextet(unsigned char c) {
     return -1;
 }
 
-int rf__base64_decode(const char *in, size_t n, uint8_t *out, size_t cap) {
+int rf__base64_decode(const char *in, size_t n, uint8_t *out, size_t cap)
+{
     if (n % 4 != 0 || n / 4 > INT_MAX / 3)
         return RF_EINVAL;
     size_t pad = 0;

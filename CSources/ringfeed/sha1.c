@@ -6,7 +6,8 @@
 
 static uint32_t rol(uint32_t x, unsigned n) { return (x << n) | (x >> (32 - n)); }
 
-static void compress(uint32_t h[5], const uint8_t p[64]) {
+static void compress(uint32_t h[5], const uint8_t p[64])
+{
     uint32_t w[80];
     for (int i = 0; i < 16; i++)
         w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
@@ -44,7 +45,8 @@ static void compress(uint32_t h[5], const uint8_t p[64]) {
     h[4] += e;
 }
 
-void rf__sha1_init(rf__sha1_ctx *s) {
+void rf__sha1_init(rf__sha1_ctx *s)
+{
     static const uint32_t iv[5] = {0x67452301u, 0xEFCDAB89u, 0x98BADCFEu, 0x10325476u,
                                    0xC3D2E1F0u};
     memcpy(s->h, iv, sizeof iv);
@@ -52,7 +54,8 @@ void rf__sha1_init(rf__sha1_ctx *s) {
     s->fill = 0;
 }
 
-void rf__sha1_update(rf__sha1_ctx *s, const void *data, size_t n) {
+void rf__sha1_update(rf__sha1_ctx *s, const void *data, size_t n)
+{
     const uint8_t *p = data;
     s->total += n;
     while (n > 0) {
@@ -70,7 +73,8 @@ void rf__sha1_update(rf__sha1_ctx *s, const void *data, size_t n) {
     }
 }
 
-void rf__sha1_final(rf__sha1_ctx *s, uint8_t digest[RF__SHA1_LEN]) {
+void rf__sha1_final(rf__sha1_ctx *s, uint8_t digest[RF__SHA1_LEN])
+{
     uint64_t bits = s->total * 8;
     s->block[s->fill++] = 0x80;
     /* The 64-bit length must end a block: spill into another when it won't fit. */
@@ -91,7 +95,8 @@ void rf__sha1_final(rf__sha1_ctx *s, uint8_t digest[RF__SHA1_LEN]) {
     }
 }
 
-void rf__sha1(const void *data, size_t n, uint8_t digest[RF__SHA1_LEN]) {
+void rf__sha1(const void *data, size_t n, uint8_t digest[RF__SHA1_LEN])
+{
     rf__sha1_ctx s;
     rf__sha1_init(&s);
     rf__sha1_update(&s, data, n);

@@ -21,7 +21,8 @@ static const char ws_guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
 /* ---- keys ---- */
 
-int rf_ws_make_key(char key[RF_WS_KEY_LEN + 1]) {
+int rf_ws_make_key(char key[RF_WS_KEY_LEN + 1])
+{
     if (!key)
         return RF_EINVAL;
     uint8_t nonce[16];
@@ -40,7 +41,8 @@ int rf_ws_make_key(char key[RF_WS_KEY_LEN + 1]) {
     return 0;
 }
 
-void rf_ws_accept_for_key(const char *key, size_t key_len, char accept[RF_WS_ACCEPT_LEN + 1]) {
+void rf_ws_accept_for_key(const char *key, size_t key_len, char accept[RF_WS_ACCEPT_LEN + 1])
+{
     rf__sha1_ctx s;
     uint8_t digest[RF__SHA1_LEN];
     rf__sha1_init(&s);
@@ -51,14 +53,16 @@ void rf_ws_accept_for_key(const char *key, size_t key_len, char accept[RF_WS_ACC
     accept[RF_WS_ACCEPT_LEN] = '\0';
 }
 
-static int key_valid(const char *p, size_t n) {
+static int key_valid(const char *p, size_t n)
+{
     uint8_t nonce[16];
     return p && rf__base64_decode(p, n, nonce, sizeof nonce) == (int)sizeof nonce;
 }
 
 /* ---- characters and views (RFC 9110 / 9112 grammar) ---- */
 
-static int is_tchar(unsigned char c) {
+static int is_tchar(unsigned char c)
+{
     if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
         return 1;
     return c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL;
@@ -72,7 +76,8 @@ static int is_field_char(unsigned char c) { return c == '\t' || (c >= 0x20 && c 
 
 static int is_vchar(unsigned char c) { return c > 0x20 && c < 0x7f; }
 
-static int all_chars(const char *p, size_t n, int (*ok)(unsigned char)) {
+static int all_chars(const char *p, size_t n, int (*ok)(unsigned char))
+{
     for (size_t i = 0; i < n; i++)
         if (!ok((unsigned char)p[i]))
             return 0;
@@ -81,11 +86,13 @@ static int all_chars(const char *p, size_t n, int (*ok)(unsigned char)) {
 
 static char lower(char c) { return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c; }
 
-static int eq(rf_str a, const char *lit) {
+static int eq(rf_str a, const char *lit)
+{
     return a.len == strlen(lit) && memcmp(a.ptr, lit, a.len) == 0;
 }
 
-static int eq_ci(rf_str a, const char *lit) {
+static int eq_ci(rf_str a, const char *lit)
+{
     size_t n = strlen(lit);
     if (a.len != n)
         return 0;
@@ -103,7 +110,8 @@ static rf_str cstr(const char *s) { return (rf_str){s, strlen(s)}; }
 
 /* Next non-empty element, trimmed. Empty elements ("a, ,b") are skipped, as
  * RFC 9110 5.6.1 asks of recipients. */
-static int list_next(rf_str *s, rf_str *item) {
+static int list_next(rf_str *s, rf_str *item)
+{
     const char *p = s->ptr, *e = s->ptr + s->len;
     while (p < e && (is_ows(*p) || *p == ','))
         p++;
@@ -120,7 +128,8 @@ static int list_next(rf_str *s, rf_str *item) {
     return 1;
 }
 
-static int list_has_ci(rf_str list, const char *token) {
+static int list_has_ci(rf_str list, const char *token)
+{
     rf_str item;
     while (list_next(&list, &item))
         if (eq_ci(item, token))
@@ -128,20 +137,23 @@ static int list_has_ci(rf_str list, const char *token) {
     return 0;
 }
 
-static const char *skip_ows(const char *p, const char *e) {
+static const char *skip_ows(const char *p, const char *e)
+{
     while (p < e && is_ows(*p))
         p++;
     return p;
 }
 
-static const char *skip_token(const char *p, const char *e) {
+static const char *skip_token(const char *p, const char *e)
+{
     while (p < e && is_tchar((unsigned char)*p))
         p++;
     return p;
 }
 
 /* Past the closing quote, or NULL when unterminated. */
-static const char *skip_quoted(const char *p, const char *e) {
+static const char *skip_quoted(const char *p, const char *e)
+{
     for (p++; p < e; p++) {
         if (*p == '\\') {
             if (++p == e)
@@ -156,7 +168,8 @@ static const char *skip_quoted(const char *p, const char *e) {
 /* Next extension name of a Sec-WebSocket-Extensions list (RFC 6455 9.1),
  * parameters skipped. Quoted parameter values may hold commas, so a plain
  * comma split would misread them. Returns 1, 0 at the end, -1 on bad syntax. */
-static int ext_next(rf_str *s, rf_str *name) {
+static int ext_next(rf_str *s, rf_str *name)
+{
     const char *p = s->ptr, *e = s->ptr + s->len, *t;
     while (p < e && (is_ows(*p) || *p == ','))
         p++;
@@ -196,7 +209,8 @@ static int ext_next(rf_str *s, rf_str *name) {
     return 1;
 }
 
-static int ext_offered(const char *offer, rf_str name) {
+static int ext_offered(const char *offer, rf_str name)
+{
     if (!offer)
         return 0;
     rf_str rest = cstr(offer), n;
@@ -208,7 +222,8 @@ static int ext_offered(const char *offer, rf_str name) {
 
 /* Every name the server accepted must be one the client offered: a server
  * that turns on an unknown extension would change the meaning of RSV bits. */
-static int exts_all_offered(rf_str got, const char *offer) {
+static int exts_all_offered(rf_str got, const char *offer)
+{
     rf_str name;
     int r;
     while ((r = ext_next(&got, &name)) > 0)
@@ -217,7 +232,8 @@ static int exts_all_offered(rf_str got, const char *offer) {
     return r == 0;
 }
 
-static int protocol_offered(rf_str got, const char *offer) {
+static int protocol_offered(rf_str got, const char *offer)
+{
     if (!offer)
         return 0;
     rf_str rest = cstr(offer), item;
@@ -237,7 +253,8 @@ typedef struct head {
 
 /* The block's length once complete. Nothing is judged before that, so a
  * prefix can never give a different answer than the whole. */
-static int head_find(const uint8_t *buf, size_t len) {
+static int head_find(const uint8_t *buf, size_t len)
+{
     size_t win = len < RF_WS_HANDSHAKE_MAX ? len : RF_WS_HANDSHAKE_MAX;
     const uint8_t *hit = win >= 4 ? memmem(buf, win, "\r\n\r\n", 4) : NULL;
     if (hit)
@@ -247,7 +264,8 @@ static int head_find(const uint8_t *buf, size_t len) {
 
 /* The block ends in CRLFCRLF, so a CRLF always follows; the blank line
  * (len 0) can only be the block's own end. */
-static rf_str head_line(head *h) {
+static rf_str head_line(head *h)
+{
     const char *s = h->p + h->pos;
     const char *crlf = memmem(s, h->end - h->pos, "\r\n", 2);
     rf_str line = {s, (size_t)(crlf - s)};
@@ -258,7 +276,8 @@ static rf_str head_line(head *h) {
 /* field-name ":" OWS field-value OWS. Leading whitespace (obs-fold) and
  * whitespace before the colon are refused, as RFC 9112 5.1-5.2 require of
  * servers; clients get the same rule since nothing legitimate needs it. */
-static int head_field(rf_str line, rf_str *name, rf_str *value) {
+static int head_field(rf_str line, rf_str *name, rf_str *value)
+{
     const char *p = line.ptr, *e = line.ptr + line.len;
     const char *colon = skip_token(p, e);
     if (colon == p || colon == e || *colon != ':')
@@ -274,7 +293,8 @@ static int head_field(rf_str line, rf_str *name, rf_str *value) {
 }
 
 /* "HTTP/" DIGIT "." DIGIT: 1 for 1.1 or later, 0 for earlier, -1 if not a version. */
-static int http_version(const char *p, size_t n) {
+static int http_version(const char *p, size_t n)
+{
     if (n != 8 || memcmp(p, "HTTP/", 5) != 0 || p[5] < '0' || p[5] > '9' || p[6] != '.' ||
         p[7] < '0' || p[7] > '9')
         return -1;
@@ -284,7 +304,8 @@ static int http_version(const char *p, size_t n) {
 /* HTTP-version SP 3DIGIT [SP reason]. The SP before an empty reason is
  * optional because real servers drop it. Earlier versions parse so that a
  * proxy's "HTTP/1.0 403" still reports 403. */
-static int status_line(rf_str line, rf_ws_client_response *out, int *v11) {
+static int status_line(rf_str line, rf_ws_client_response *out, int *v11)
+{
     const char *p = line.ptr;
     if (line.len < 12 || (*v11 = http_version(p, 8)) < 0 || p[8] != ' ')
         return RF_EHS_MALFORMED;
@@ -304,7 +325,8 @@ static int status_line(rf_str line, rf_ws_client_response *out, int *v11) {
 }
 
 /* method SP request-target SP HTTP-version, single spaces only. */
-static int request_line(rf_str line, rf_str *method, rf_str *target) {
+static int request_line(rf_str line, rf_str *method, rf_str *target)
+{
     const char *p = line.ptr, *e = line.ptr + line.len;
     const char *sp1 = skip_token(p, e);
     if (sp1 == p || sp1 == e || *sp1 != ' ')
@@ -325,7 +347,8 @@ static int request_line(rf_str line, rf_str *method, rf_str *target) {
 
 int rf_ws_client_response_parse(const uint8_t *buf, size_t len, const char *key,
                                 const char *protocols, const char *extensions,
-                                rf_ws_client_response *out) {
+                                rf_ws_client_response *out)
+{
     if (!out || !key || (!buf && len))
         return RF_EINVAL;
     memset(out, 0, sizeof *out);
@@ -391,7 +414,8 @@ typedef struct sink {
     size_t len;
 } sink;
 
-static void put(sink *o, const char *s, size_t n) {
+static void put(sink *o, const char *s, size_t n)
+{
     if (o->p)
         memcpy(o->p + o->len, s, n);
     o->len += n;
@@ -399,7 +423,8 @@ static void put(sink *o, const char *s, size_t n) {
 
 static void puts_(sink *o, const char *s) { put(o, s, strlen(s)); }
 
-static int finish(char *buf, size_t cap, size_t len) {
+static int finish(char *buf, size_t cap, size_t len)
+{
     if (len > INT_MAX)
         return RF_EINVAL;
     if (!buf && cap)
@@ -409,7 +434,8 @@ static int finish(char *buf, size_t cap, size_t len) {
     return 0;
 }
 
-static void terminate(char *buf, size_t cap, size_t len) {
+static void terminate(char *buf, size_t cap, size_t len)
+{
     if (len < cap)
         buf[len] = '\0';
 }
@@ -417,7 +443,8 @@ static void terminate(char *buf, size_t cap, size_t len) {
 /* Each extra line must be a complete "Name: value\r\n"; a stray CR, LF or
  * blank line would let a caller's string end the request early or smuggle
  * a second one. */
-static int extra_valid(const char *s) {
+static int extra_valid(const char *s)
+{
     const char *e = s + strlen(s);
     while (s < e) {
         const char *crlf = memmem(s, (size_t)(e - s), "\r\n", 2);
@@ -431,7 +458,8 @@ static int extra_valid(const char *s) {
 
 static int value_valid(const char *s) { return all_chars(s, strlen(s), is_field_char); }
 
-static void compose_request(sink *o, const rf_ws_client_request *req, const char *path) {
+static void compose_request(sink *o, const rf_ws_client_request *req, const char *path)
+{
     puts_(o, "GET ");
     puts_(o, path);
     puts_(o, " HTTP/1.1\r\nHost: ");
@@ -454,7 +482,8 @@ static void compose_request(sink *o, const rf_ws_client_request *req, const char
     puts_(o, "\r\n");
 }
 
-int rf_ws_client_request_write(char *buf, size_t cap, const rf_ws_client_request *req) {
+int rf_ws_client_request_write(char *buf, size_t cap, const rf_ws_client_request *req)
+{
     if (!req || !req->host || !*req->host || !req->key)
         return RF_EINVAL;
     const char *path = req->path ? req->path : "/";
@@ -479,7 +508,8 @@ int rf_ws_client_request_write(char *buf, size_t cap, const rf_ws_client_request
 
 /* ---- server role ---- */
 
-int rf_ws_server_request_parse(const uint8_t *buf, size_t len, rf_ws_server_request *out) {
+int rf_ws_server_request_parse(const uint8_t *buf, size_t len, rf_ws_server_request *out)
+{
     if (!out || (!buf && len))
         return RF_EINVAL;
     memset(out, 0, sizeof *out);
@@ -540,7 +570,8 @@ int rf_ws_server_request_parse(const uint8_t *buf, size_t len, rf_ws_server_requ
     return end;
 }
 
-static void compose_response(sink *o, const char accept[], const char *protocol) {
+static void compose_response(sink *o, const char accept[], const char *protocol)
+{
     puts_(o, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
              "Connection: Upgrade\r\nSec-WebSocket-Accept: ");
     puts_(o, accept);
@@ -553,7 +584,8 @@ static void compose_response(sink *o, const char accept[], const char *protocol)
     puts_(o, "\r\n");
 }
 
-int rf_ws_server_response_write(char *buf, size_t cap, const rf_str *key, const char *protocol) {
+int rf_ws_server_response_write(char *buf, size_t cap, const rf_str *key, const char *protocol)
+{
     if (!key || (!key->ptr && key->len))
         return RF_EINVAL;
     /* The client compares the chosen protocol byte for byte with one it
@@ -574,7 +606,8 @@ int rf_ws_server_response_write(char *buf, size_t cap, const rf_str *key, const 
     return (int)o.len;
 }
 
-int rf_ws_server_reject_write(char *buf, size_t cap, int error) {
+int rf_ws_server_reject_write(char *buf, size_t cap, int error)
+{
     const char *text;
     switch (error) {
     case RF_EHS_VERSION:

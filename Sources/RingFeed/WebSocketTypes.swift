@@ -39,6 +39,11 @@ public struct WebSocketCloseInfo: Sendable, Equatable, CustomStringConvertible {
     /// nil after a clean close handshake; otherwise why the connection ended.
     public var error: RingFeedError?
 
+    public init(code: Int, error: RingFeedError? = nil) {
+        self.code = code
+        self.error = error
+    }
+
     public var description: String {
         if let error { return "closed with \(code): \(error)" }
         return "closed cleanly with \(code)"

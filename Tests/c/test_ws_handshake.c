@@ -18,12 +18,14 @@
 
 /* ---- SHA-1 ---- */
 
-static void hex(const uint8_t *d, size_t n, char *out) {
+static void hex(const uint8_t *d, size_t n, char *out)
+{
     for (size_t i = 0; i < n; i++)
         snprintf(out + 2 * i, 3, "%02x", d[i]);
 }
 
-static int sha1_is(const void *data, size_t n, const char *want) {
+static int sha1_is(const void *data, size_t n, const char *want)
+{
     uint8_t d[RF__SHA1_LEN];
     char h[2 * RF__SHA1_LEN + 1];
     rf__sha1(data, n, d);
@@ -33,7 +35,8 @@ static int sha1_is(const void *data, size_t n, const char *want) {
     return strcmp(h, want) == 0;
 }
 
-static void test_sha1(void) {
+static void test_sha1(void)
+{
     CHECK(sha1_is("", 0, "da39a3ee5e6b4b0d3255bfef95601890afd80709"));
     CHECK(sha1_is(LIT("abc"), "a9993e364706816aba3e25717850c26c9cd0d89d"));
     CHECK(sha1_is(LIT("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
@@ -98,7 +101,8 @@ static void test_sha1(void) {
 
 /* ---- base64 ---- */
 
-static void test_base64(void) {
+static void test_base64(void)
+{
     static const char *vec[][2] = {{"", ""},         {"f", "Zg=="},         {"fo", "Zm8="},
                                    {"foo", "Zm9v"},  {"foob", "Zm9vYg=="},   {"fooba", "Zm9vYmE="},
                                    {"foobar", "Zm9vYmFy"}};
@@ -148,7 +152,8 @@ static void test_base64(void) {
 
 /* ---- keys ---- */
 
-static void test_keys(void) {
+static void test_keys(void)
+{
     char acc[RF_WS_ACCEPT_LEN + 1];
     memset(acc, 'x', sizeof acc);
     rf_ws_accept_for_key(LIT(KEY), acc);
@@ -175,7 +180,8 @@ static void test_keys(void) {
 /* ---- parsing helpers ---- */
 
 /* The copy lives until the next call, so the views in *out can be checked. */
-static uint8_t *exact_copy(const char *s, size_t n) {
+static uint8_t *exact_copy(const char *s, size_t n)
+{
     static uint8_t *last;
     free(last);
     last = malloc(n ? n : 1);
@@ -184,28 +190,33 @@ static uint8_t *exact_copy(const char *s, size_t n) {
 }
 
 static int resp_at(const char *s, size_t n, const char *prot, const char *ext,
-                   rf_ws_client_response *out) {
+                   rf_ws_client_response *out)
+{
     return rf_ws_client_response_parse(exact_copy(s, n), n, KEY, prot, ext, out);
 }
 
-static int req_at(const char *s, size_t n, rf_ws_server_request *out) {
+static int req_at(const char *s, size_t n, rf_ws_server_request *out)
+{
     return rf_ws_server_request_parse(exact_copy(s, n), n, out);
 }
 
-static int inside(rf_str v, const char *s, size_t n) {
+static int inside(rf_str v, const char *s, size_t n)
+{
     if (!v.ptr)
         return v.len == 0;
     return v.ptr >= s && v.len <= n && (size_t)(v.ptr - s) <= n - v.len;
 }
 
-static int view_is(rf_str v, const char *want) {
+static int view_is(rf_str v, const char *want)
+{
     return v.len == strlen(want) && (v.len == 0 || memcmp(v.ptr, want, v.len) == 0);
 }
 
 /* Every strict prefix must ask for more; the whole block (and the block
  * followed by frame bytes) must give `want`. */
 static void resp_case(int line, const char *s, size_t n, const char *prot, const char *ext,
-                      int want) {
+                      int want)
+{
     rf_ws_client_response out;
     for (size_t k = 0; k < n; k++) {
         int r = resp_at(s, k, prot, ext, &out);
@@ -234,7 +245,8 @@ static void resp_case(int line, const char *s, size_t n, const char *prot, const
     free(more);
 }
 
-static void req_case(int line, const char *s, size_t n, int want) {
+static void req_case(int line, const char *s, size_t n, int want)
+{
     rf_ws_server_request out;
     for (size_t k = 0; k < n; k++) {
         int r = req_at(s, k, &out);
@@ -271,7 +283,8 @@ static void req_case(int line, const char *s, size_t n, int want) {
 
 /* ---- client role: the response ---- */
 
-static void test_response_valid(void) {
+static void test_response_valid(void)
+{
     RESP(GOOD "\r\n", NULL, NULL, OKLEN(GOOD "\r\n"));
     RESP("HTTP/1.1 101 Switching Protocols\r\nupgrade: WebSocket\r\nCONNECTION: UPGRADE\r\n"
          "sec-websocket-accept: " ACC "\r\n\r\n",
@@ -312,7 +325,8 @@ static void test_response_valid(void) {
     CHECK(out.reason.len == 0 && out.status == 101);
 }
 
-static void test_response_errors(void) {
+static void test_response_errors(void)
+{
     rf_ws_client_response out;
 #define E1 "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
     RESP(E1, NULL, NULL, RF_EHS_STATUS);
@@ -379,7 +393,8 @@ static void test_response_errors(void) {
     RESP(S101 UPG CON "Sec-WebSocket-Protocol: x\r\n\r\n", NULL, NULL, RF_EHS_ACCEPT);
 }
 
-static void test_response_malformed(void) {
+static void test_response_malformed(void)
+{
     RESP("\r\n\r\n", NULL, NULL, RF_EHS_MALFORMED);
     RESP("\r\n" GOOD "\r\n", NULL, NULL, RF_EHS_MALFORMED);
     RESP(UPG CON SWA "\r\n", NULL, NULL, RF_EHS_MALFORMED);
@@ -438,7 +453,8 @@ static void test_response_malformed(void) {
 }
 
 /* Builds a block of exactly `total` bytes around a padding header. */
-static size_t padded(char *buf, const char *head, size_t total) {
+static size_t padded(char *buf, const char *head, size_t total)
+{
     size_t h = strlen(head);
     static const char pre[] = "X-Pad: ";
     size_t pad = total - h - (sizeof pre - 1) - 4;
@@ -449,7 +465,8 @@ static size_t padded(char *buf, const char *head, size_t total) {
     return total;
 }
 
-static void test_size_limit(void) {
+static void test_size_limit(void)
+{
     static char b[RF_WS_HANDSHAKE_MAX + 64];
     rf_ws_client_response out;
     rf_ws_server_request rq;
@@ -489,7 +506,8 @@ static void test_size_limit(void) {
 #define RVER "Sec-WebSocket-Version: 13\r\n"
 #define RGOOD RQL HOST RUPG RCON RKEY RVER
 
-static void test_request(void) {
+static void test_request(void)
+{
 #define R1 RQL HOST RUPG RCON RKEY "Origin: http://example.com\r\n" \
     "Sec-WebSocket-Protocol: chat, superchat\r\n" RVER "\r\n"
     REQ(R1, OKLEN(R1));
@@ -530,10 +548,12 @@ static void test_request(void) {
     REQ("POST /chat HTTP/1.1\r\n\r\n", RF_EHS_METHOD);
 
     static const char *bad_lines[] = {
-        "GET /chat HTTP/1.0", "GET /chat",          "GET  /chat HTTP/1.1", "GET /chat HTTP/1.1 ",
-        "GET /c hat HTTP/1.1", "GET HTTP/1.1",      "GET /chat http/1.1",  "GET /chat HTTP/1.1x",
-        "GET /chat HTTP/0.9", " GET /chat HTTP/1.1", "GET\t/chat HTTP/1.1", "GET /caf\xc3\xa9 HTTP/1.1",
-        "",                   "GET /chat HTTP/1",   "G(T /chat HTTP/1.1",  "GET /\x7f HTTP/1.1",
+        "GET /chat HTTP/1.0",   "GET /chat",           "GET  /chat HTTP/1.1",
+        "GET /chat HTTP/1.1 ",  "GET /c hat HTTP/1.1", "GET HTTP/1.1",
+        "GET /chat http/1.1",   "GET /chat HTTP/1.1x", "GET /chat HTTP/0.9",
+        " GET /chat HTTP/1.1",  "GET\t/chat HTTP/1.1", "GET /caf\xc3\xa9 HTTP/1.1",
+        "",                     "GET /chat HTTP/1",    "G(T /chat HTTP/1.1",
+        "GET /\x7f HTTP/1.1",
     };
     for (size_t i = 0; i < sizeof bad_lines / sizeof bad_lines[0]; i++) {
         char b[256];
@@ -598,7 +618,8 @@ static void test_request(void) {
 /* Every cap below the length must fail without touching the buffer; cap ==
  * length writes without the NUL; one more adds it. */
 static void check_caps(int line, int (*write)(char *, size_t, const void *), const void *arg,
-                       const char *want) {
+                       const char *want)
+{
     size_t n = strlen(want);
     char *b = malloc(n + 2);
     for (size_t cap = 0; cap < n; cap++) {
@@ -622,7 +643,8 @@ static void check_caps(int line, int (*write)(char *, size_t, const void *), con
     free(b);
 }
 
-static int write_req(char *b, size_t cap, const void *arg) {
+static int write_req(char *b, size_t cap, const void *arg)
+{
     return rf_ws_client_request_write(b, cap, arg);
 }
 
@@ -631,16 +653,19 @@ struct resp_arg {
     const char *protocol;
 };
 
-static int write_resp(char *b, size_t cap, const void *arg) {
+static int write_resp(char *b, size_t cap, const void *arg)
+{
     const struct resp_arg *a = arg;
     return rf_ws_server_response_write(b, cap, &a->key, a->protocol);
 }
 
-static int write_reject(char *b, size_t cap, const void *arg) {
+static int write_reject(char *b, size_t cap, const void *arg)
+{
     return rf_ws_server_reject_write(b, cap, *(const int *)arg);
 }
 
-static void test_request_write(void) {
+static void test_request_write(void)
+{
     rf_ws_client_request rq = {.host = "server.example.com", .path = "/chat", .key = KEY};
     check_caps(__LINE__, write_req, &rq,
                "GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\n"
@@ -705,7 +730,8 @@ static void test_request_write(void) {
     CHECK_EQ(rf_ws_client_request_write(NULL, 10, &rq), RF_EINVAL);
 }
 
-static void test_response_write(void) {
+static void test_response_write(void)
+{
     struct resp_arg a = {{KEY, sizeof KEY - 1}, NULL};
     static const char want[] = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
                                "Connection: Upgrade\r\nSec-WebSocket-Accept: " ACC "\r\n\r\n";
@@ -748,7 +774,8 @@ static void test_response_write(void) {
     }
 }
 
-static void test_reject_write(void) {
+static void test_reject_write(void)
+{
     static const struct { int error; const char *want; } cases[] = {
         {RF_EHS_VERSION, "HTTP/1.1 426 Upgrade Required\r\nSec-WebSocket-Version: 13\r\n"
                          "Upgrade: websocket\r\nConnection: Upgrade, close\r\n"
@@ -778,7 +805,8 @@ static void test_reject_write(void) {
     CHECK_EQ(rf_ws_server_reject_write(b, sizeof b, RF_EHS_KEY), RF_ENOSPC);
 }
 
-int main(void) {
+int main(void)
+{
     test_sha1();
     test_base64();
     test_keys();
