@@ -30,13 +30,13 @@ CTEST_SRCS := $(sort $(wildcard Tests/c/test_*.c))
 CTESTS := $(CTEST_SRCS:Tests/c/%.c=$(BUILD)/tests/%)
 
 # Sanitizer build of the library and C tests (ASan + UBSan, no recovery).
-SAN_FLAGS := -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+SAN_FLAGS := -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -fuse-ld=lld
 SAN_OBJS := $(LIB_SRCS:CSources/ringfeed/%.c=$(BUILD)/san/obj/%.o)
 SAN_TESTS := $(CTEST_SRCS:Tests/c/%.c=$(BUILD)/san/tests/%)
 
 FUZZ_SRCS := $(sort $(wildcard fuzz/fuzz_*.c))
 FUZZERS := $(FUZZ_SRCS:fuzz/%.c=$(BUILD)/fuzz/%)
-FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -fuse-ld=lld
 FUZZ_SECONDS ?= 60
 
 BENCH_SRCS := $(sort $(wildcard bench/bench_*.c))
@@ -146,9 +146,12 @@ fuzz-replay: $(FUZZERS)
 
 # ---- benchmarks ------------------------------------------------------------
 
+# bench_ingest counts the receiving thread's allocations by wrapping malloc.
+$(BUILD)/bench/bench_ingest: BENCH_LDFLAGS := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc
+
 $(BUILD)/bench/%: bench/%.c bench/bench.h $(LIB)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -O3 -ICSources/ringfeed $< $(LIB) $(LIBS) -o $@
+	$(CC) $(ALL_CFLAGS) -O3 -ICSources/ringfeed $< $(LIB) $(LIBS) -lpthread $(BENCH_LDFLAGS) -o $@
 
 bench: $(BENCHES)
 	@set -e; for b in $(BENCHES); do $$b; done

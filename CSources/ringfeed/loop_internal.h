@@ -1,4 +1,4 @@
-/* Private to the event loop (loop.c, loop_conn.c, loop_timer.c). */
+/* Private to the event loop (loop.c, loop_conn.c, loop_listen.c, loop_timer.c). */
 #ifndef RINGFEED_LOOP_INTERNAL_H
 #define RINGFEED_LOOP_INTERNAL_H
 
@@ -126,13 +126,19 @@ void rf__cancel_op(rf_loop *loop, uint64_t target);
 void rf__buf_return(rf_loop *loop, unsigned bid);
 
 /* loop_conn.c */
+rf_conn *rf__conn_new(rf_loop *loop, int fd, int state);
+void rf__conn_arm_recv(rf_conn *c);
+/* getaddrinfo for SOCK_STREAM, AF_UNSPEC; 0, RF_ERESOLVE, RF_ENOMEM or RF_ESYS. */
+int rf__resolve(const char *host, uint16_t port, int flags, struct addrinfo **out);
 void rf__conn_on_recv(rf_conn *c, int res, unsigned flags);
 void rf__conn_on_send(rf_conn *c, int res);
 void rf__conn_on_connect(rf_conn *c, int res);
-void rf__listener_on_accept(rf_listener *l, int res, unsigned flags);
 void rf__conn_fail(rf_conn *c, int reason);
 /* Runs pending closes and queued sends until neither has work. */
 void rf__conn_after_batch(rf_loop *loop);
+
+/* loop_listen.c */
+void rf__listener_on_accept(rf_listener *l, int res, unsigned flags);
 
 /* loop_timer.c */
 void rf__timer_on_complete(rf_timer *t, int res);

@@ -583,6 +583,121 @@ static void test_destroy_open(void) {
     }
 }
 
+
+/* Many connections ending every way at once, then destroy: lifetime bugs
+ * show up here under ASan. */
+#define NSTRESS 50
+
+typedef struct stress {
+    peer cl[NSTRESS];
+    int srv_accepted, srv_closed, srv_bad;
+} stress;
+
+static stress *g_stress;
+
+static void st_srv_data(rf_conn *c, void *ctx, uint8_t *data, size_t len) {
+    (void)ctx;
+    uint8_t *dst = rf_conn_reserve(c, len);
+    if (dst) {
+        memcpy(dst, data, len);
+        rf_conn_commit(c, len);
+    }
+}
+
+static void st_srv_close(rf_conn *c, void *ctx, int reason) {
+    (void)c;
+    (void)reason;
+    int *closed = ctx;
+    (*closed)++;
+}
+
+static const rf_conn_handlers st_srv_handlers = {NULL, st_srv_data, st_srv_close};
+
+static void st_accept(rf_listener *l, void *ctx, rf_conn *c) {
+    (void)l;
+    stress *st = ctx;
+    st->srv_accepted++;
+    rf_conn_set_handlers(c, &st_srv_handlers, &st->srv_closed);
+}
+
+static void st_connect(rf_conn *c, void *ctx) {
+    peer *p = ctx;
+    int i = (int)(p - g_stress->cl);
+    p->connected++;
+    static uint8_t chunk[64 * 1024];
+    if (i % 5 == 2) {
+        rf_conn_close(c);
+        return;
+    }
+    CHECK_EQ(rf_conn_send(c, chunk, sizeof chunk), 0);
+    if (i % 5 == 1)
+        rf_conn_close_graceful(c, 2000000000ull);
+}
+
+static void st_data(rf_conn *c, void *ctx, uint8_t *data, size_t len) {
+    (void)data;
+    (void)len;
+    peer *p = ctx;
+    int i = (int)(p - g_stress->cl);
+    p->data_calls++;
+    if (p->closed)
+        p->data_after_close++;
+    if (i % 5 == 0) {
+        rf_conn_close(c);
+        if (i + 3 < NSTRESS && g_stress->cl[i + 3].c)
+            rf_conn_close(g_stress->cl[i + 3].c);
+    }
+}
+
+static void st_close(rf_conn *c, void *ctx, int reason) {
+    (void)c;
+    peer *p = ctx;
+    p->closed++;
+    p->reason = reason;
+    p->c = NULL;
+}
+
+static const rf_conn_handlers st_handlers = {st_connect, st_data, st_close};
+
+static void test_stress(void) {
+    rf_loop *loop = new_loop();
+    stress *st = calloc(1, sizeof *st);
+    g_stress = st;
+    rf_listener *l;
+    CHECK_EQ(rf_tcp_listen(loop, "127.0.0.1", 0, 128, st_accept, st, &l), 0);
+    uint16_t port = rf_listener_port(l);
+    for (int i = 0; i < NSTRESS; i++)
+        CHECK_EQ(rf_tcp_connect(loop, "127.0.0.1", port, &st_handlers, &st->cl[i], &st->cl[i].c),
+                 0);
+    int ended;
+    uint64_t dl = rf_now_ns() + 10000000000ull;
+    do {
+        rf_loop_run_once(loop, 10);
+        ended = 0;
+        for (int i = 0; i < NSTRESS; i++)
+            ended += i % 5 != 4 && st->cl[i].closed;
+    } while (ended < NSTRESS - NSTRESS / 5 && rf_now_ns() < dl);
+    CHECK_EQ(ended, NSTRESS - NSTRESS / 5);
+    rf_listener_close(l); /* accepted connections live on */
+    rf_loop_run_once(loop, 0);
+    rf_loop_destroy(loop);
+    for (int i = 0; i < NSTRESS; i++) {
+        CHECK_EQ(st->cl[i].closed, 1);
+        CHECK_EQ(st->cl[i].data_after_close, 0);
+        if (i % 5 == 4)
+            CHECK_EQ(st->cl[i].reason, RF_ECLOSED);
+        else if (i % 5 == 0 || i % 5 == 2 || i % 5 == 3)
+            CHECK_EQ(st->cl[i].reason, 0);
+        else
+            CHECK(st->cl[i].reason == 0 || st->cl[i].reason == RF_ECONNRESET);
+        if (i % 5 == 1)
+            CHECK_EQ(st->cl[i].data_calls, 0); /* no on_data after a graceful close */
+    }
+    CHECK_EQ(st->srv_closed, st->srv_accepted);
+    free(st);
+    g_stress = NULL;
+}
+
 static void run_mode(int force) {
     g_force = force;
     int fds0 = fd_count();
@@ -608,6 +723,7 @@ static void run_mode(int force) {
         {"graceful close", test_graceful},
         {"close inside callbacks", test_close_inside},
         {"destroy with open conns", test_destroy_open},
+        {"stress: 50 conns", test_stress},
     };
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
         int before = rf_test_failures;
