@@ -30,7 +30,9 @@ CTEST_SRCS := $(sort $(wildcard Tests/c/test_*.c))
 CTESTS := $(CTEST_SRCS:Tests/c/%.c=$(BUILD)/tests/%)
 
 # Sanitizer build of the library and C tests (ASan + UBSan, no recovery).
-SAN_FLAGS := -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -fuse-ld=lld
+SAN_FLAGS := -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+# lld: the toolchain's default (gold) warns about ASan's local symbols.
+SAN_LDFLAGS := -fuse-ld=lld
 SAN_OBJS := $(LIB_SRCS:CSources/ringfeed/%.c=$(BUILD)/san/obj/%.o)
 SAN_TESTS := $(CTEST_SRCS:Tests/c/%.c=$(BUILD)/san/tests/%)
 
@@ -89,7 +91,7 @@ deps-c:
 
 $(BUILD)/tests/%: Tests/c/%.c Tests/c/check.h $(LIB)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -ICSources/ringfeed $< $(LIB) $(LIBS) -o $@
+	$(CC) $(ALL_CFLAGS) -ICSources/ringfeed $< $(LIB) $(LIBS) -lpthread -o $@
 
 $(BUILD)/san/obj/%.o: CSources/ringfeed/%.c $(LIB_HDRS) | deps-c
 	@mkdir -p $(@D)
@@ -101,7 +103,7 @@ $(BUILD)/san/libringfeed.a: $(SAN_OBJS)
 
 $(BUILD)/san/tests/%: Tests/c/%.c Tests/c/check.h $(BUILD)/san/libringfeed.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_BASE) $(SAN_FLAGS) -ICSources/ringfeed $< $(BUILD)/san/libringfeed.a $(LIBS) -o $@
+	$(CC) $(CFLAGS_BASE) $(SAN_FLAGS) $(SAN_LDFLAGS) -ICSources/ringfeed $< $(BUILD)/san/libringfeed.a $(LIBS) -lpthread -o $@
 
 ctest: $(CTESTS)
 	@set -e; for t in $(CTESTS); do $$t; done

@@ -387,7 +387,6 @@ void rf_loop_destroy(rf_loop *loop) {
         handle_batch(loop);
     }
     bool drained = loop->ops == 0;
-    run_posts(loop);
     if (loop->br) {
         io_uring_unregister_buf_ring(&loop->ring, RF__BGID);
         if (drained)

@@ -9,13 +9,12 @@
 #include "ringfeed/ws_handshake.h"
 
 #include "base64.h"
+#include "random.h"
 #include "ringfeed/error.h"
 #include "sha1.h"
 
-#include <errno.h>
 #include <limits.h>
 #include <string.h>
-#include <sys/random.h>
 
 static const char ws_guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
@@ -26,16 +25,8 @@ int rf_ws_make_key(char key[RF_WS_KEY_LEN + 1])
     if (!key)
         return RF_EINVAL;
     uint8_t nonce[16];
-    size_t got = 0;
-    while (got < sizeof nonce) {
-        ssize_t r = getrandom(nonce + got, sizeof nonce - got, 0);
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            return RF_ESYS;
-        }
-        got += (size_t)r;
-    }
+    if (rf__random_fill(nonce, sizeof nonce) != 0)
+        return RF_ESYS;
     rf__base64_encode(nonce, sizeof nonce, key);
     key[RF_WS_KEY_LEN] = '\0';
     return 0;

@@ -1,8 +1,7 @@
 /* WebSocket (un)masking: scalar, SSE2 and AVX2 kernels behind one dispatch.
  *
  * Every kernel works on a key already rotated to the first byte, packed as a
- * little-endian word, so vector widths (multiples of 4) never need to rotate
- * it again; only an alignment head does. */
+ * little-endian word; a block starting at byte i uses it rotated by i. */
 #include "ringfeed/ws_mask.h"
 
 #include <stdatomic.h>
@@ -33,89 +32,114 @@ static inline uint32_t advance_key(uint32_t key, size_t skip)
     return s ? (key >> s) | (key << (32 - s)) : key;
 }
 
-static inline void mask_tail(uint8_t *dst, const uint8_t *src, size_t n, uint32_t key)
+static inline void mask_bytes(uint8_t *dst, const uint8_t *src, size_t n, uint32_t key)
 {
     for (size_t i = 0; i < n; i++) dst[i] = src[i] ^ (uint8_t)(key >> (8 * (i & 3)));
 }
 
-static void mask_scalar(uint8_t *dst, const uint8_t *src, size_t n, uint32_t key)
+static inline uint64_t load64(const uint8_t *p)
 {
-    uint64_t k = key | (uint64_t)key << 32;
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        uint64_t w;
-        memcpy(&w, src + i, 8);
-        w ^= k;
-        memcpy(dst + i, &w, 8);
-    }
-    mask_tail(dst + i, src + i, n - i, key);
+    uint64_t w;
+    memcpy(&w, p, 8);
+    return w;
 }
 
-/* Small inputs skip the alignment head: it would cost more than it saves. */
-#define ALIGN_MIN 128
+static inline void store64(uint8_t *p, uint64_t w) { memcpy(p, &w, 8); }
 
+static inline uint64_t key64(uint32_t key) { return key | (uint64_t)key << 32; }
+
+/* Up to 15 bytes: for 8..15 two overlapping words (both computed before
+ * either is stored, so an in-place overlap is not masked twice). */
+static inline void mask_small(uint8_t *dst, const uint8_t *src, size_t n, uint32_t key)
+{
+    if (n >= 8) {
+        uint64_t head = load64(src) ^ key64(key);
+        uint64_t tail = load64(src + n - 8) ^ key64(advance_key(key, n - 8));
+        store64(dst, head);
+        store64(dst + n - 8, tail);
+        return;
+    }
+    mask_bytes(dst, src, n, key);
+}
+
+static void mask_scalar(uint8_t *dst, const uint8_t *src, size_t n, uint32_t key)
+{
+    if (n < 16) {
+        mask_small(dst, src, n, key);
+        return;
+    }
+    uint64_t k = key64(key);
+    uint64_t tail = load64(src + n - 8) ^ key64(advance_key(key, n - 8));
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) store64(dst + i, load64(src + i) ^ k);
+    store64(dst + n - 8, tail);
+}
+
+/* The vector kernels share one shape. The first and the last vector are
+ * loaded and masked before anything is stored and written last, unaligned;
+ * the loop between them runs on aligned stores. Where they overlap the loop
+ * the same (correct) bytes are written twice, never masked twice, so this
+ * holds in place too and needs no byte loops for heads or tails. */
 #if RF__X86
 __attribute__((target("sse2"))) static void mask_sse2(uint8_t *dst, const uint8_t *src, size_t n,
                                                       uint32_t key)
 {
-    if (n >= ALIGN_MIN) {
-        /* Aligned stores: an in-place unmask of an odd-aligned buffer would
-         * otherwise split a cache line on every fourth store. */
-        size_t head = (size_t)(-(uintptr_t)dst & 15);
-        mask_tail(dst, src, head, key);
-        dst += head, src += head, n -= head;
-        key = advance_key(key, head);
+    if (n < 16) {
+        mask_small(dst, src, n, key);
+        return;
     }
-    __m128i k = _mm_set1_epi32((int)key);
-    size_t i = 0;
+    __m128i head = _mm_xor_si128(_mm_loadu_si128((const __m128i *)src), _mm_set1_epi32((int)key));
+    __m128i tail = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(src + n - 16)),
+                                 _mm_set1_epi32((int)advance_key(key, n - 16)));
+    size_t i = 16 - ((uintptr_t)dst & 15);
+    __m128i k = _mm_set1_epi32((int)advance_key(key, i));
     for (; i + 64 <= n; i += 64) {
         __m128i a = _mm_loadu_si128((const __m128i *)(src + i));
         __m128i b = _mm_loadu_si128((const __m128i *)(src + i + 16));
         __m128i c = _mm_loadu_si128((const __m128i *)(src + i + 32));
         __m128i d = _mm_loadu_si128((const __m128i *)(src + i + 48));
-        _mm_storeu_si128((__m128i *)(dst + i), _mm_xor_si128(a, k));
-        _mm_storeu_si128((__m128i *)(dst + i + 16), _mm_xor_si128(b, k));
-        _mm_storeu_si128((__m128i *)(dst + i + 32), _mm_xor_si128(c, k));
-        _mm_storeu_si128((__m128i *)(dst + i + 48), _mm_xor_si128(d, k));
+        _mm_store_si128((__m128i *)(dst + i), _mm_xor_si128(a, k));
+        _mm_store_si128((__m128i *)(dst + i + 16), _mm_xor_si128(b, k));
+        _mm_store_si128((__m128i *)(dst + i + 32), _mm_xor_si128(c, k));
+        _mm_store_si128((__m128i *)(dst + i + 48), _mm_xor_si128(d, k));
     }
     for (; i + 16 <= n; i += 16) {
         __m128i a = _mm_loadu_si128((const __m128i *)(src + i));
-        _mm_storeu_si128((__m128i *)(dst + i), _mm_xor_si128(a, k));
+        _mm_store_si128((__m128i *)(dst + i), _mm_xor_si128(a, k));
     }
-    mask_scalar(dst + i, src + i, n - i, key);
+    _mm_storeu_si128((__m128i *)dst, head);
+    _mm_storeu_si128((__m128i *)(dst + n - 16), tail);
 }
 
 __attribute__((target("avx2"))) static void mask_avx2(uint8_t *dst, const uint8_t *src, size_t n,
                                                       uint32_t key)
 {
-    if (n >= ALIGN_MIN) {
-        size_t head = (size_t)(-(uintptr_t)dst & 31);
-        mask_tail(dst, src, head, key);
-        dst += head, src += head, n -= head;
-        key = advance_key(key, head);
+    if (n < 32) {
+        mask_sse2(dst, src, n, key);
+        return;
     }
-    __m256i k = _mm256_set1_epi32((int)key);
-    size_t i = 0;
+    __m256i head = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)src),
+                                    _mm256_set1_epi32((int)key));
+    __m256i tail = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(src + n - 32)),
+                                    _mm256_set1_epi32((int)advance_key(key, n - 32)));
+    size_t i = 32 - ((uintptr_t)dst & 31);
+    __m256i k = _mm256_set1_epi32((int)advance_key(key, i));
     for (; i + 128 <= n; i += 128) {
         __m256i a = _mm256_loadu_si256((const __m256i *)(src + i));
         __m256i b = _mm256_loadu_si256((const __m256i *)(src + i + 32));
         __m256i c = _mm256_loadu_si256((const __m256i *)(src + i + 64));
         __m256i d = _mm256_loadu_si256((const __m256i *)(src + i + 96));
-        _mm256_storeu_si256((__m256i *)(dst + i), _mm256_xor_si256(a, k));
-        _mm256_storeu_si256((__m256i *)(dst + i + 32), _mm256_xor_si256(b, k));
-        _mm256_storeu_si256((__m256i *)(dst + i + 64), _mm256_xor_si256(c, k));
-        _mm256_storeu_si256((__m256i *)(dst + i + 96), _mm256_xor_si256(d, k));
+        _mm256_store_si256((__m256i *)(dst + i), _mm256_xor_si256(a, k));
+        _mm256_store_si256((__m256i *)(dst + i + 32), _mm256_xor_si256(b, k));
+        _mm256_store_si256((__m256i *)(dst + i + 64), _mm256_xor_si256(c, k));
+        _mm256_store_si256((__m256i *)(dst + i + 96), _mm256_xor_si256(d, k));
     }
     for (; i + 32 <= n; i += 32) {
         __m256i a = _mm256_loadu_si256((const __m256i *)(src + i));
-        _mm256_storeu_si256((__m256i *)(dst + i), _mm256_xor_si256(a, k));
+        _mm256_store_si256((__m256i *)(dst + i), _mm256_xor_si256(a, k));
     }
-    if (i + 16 <= n) {
-        __m128i a = _mm_loadu_si128((const __m128i *)(src + i));
-        _mm_storeu_si128((__m128i *)(dst + i), _mm_xor_si128(a, _mm256_castsi256_si128(k)));
-        i += 16;
-    }
-    mask_scalar(dst + i, src + i, n - i, key);
+    _mm256_storeu_si256((__m256i *)dst, head);
+    _mm256_storeu_si256((__m256i *)(dst + n - 32), tail);
 }
 #endif
 
