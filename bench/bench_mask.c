@@ -34,7 +34,7 @@ int main(void)
 {
     static const size_t sizes[] = {1 << 10, 4 << 10, 16 << 10, 64 << 10, 256 << 10, 1 << 20};
     static const struct { int kind; const char *name; } kinds[] = {
-        {-2, "memcpy"}, {0, "scalar"}, {1, "sse2"}, {2, "avx2"},
+        {-2, "memcpy"}, {0, "scalar"}, {1, "sse2"}, {2, "avx2"}, {3, "avx512"},
         {10, "rf_ws_mask"}, {-1, "rf_ws_mask_copy"},
     };
     uint8_t *src = rf_bench_alloc(1 << 20), *dst = rf_bench_alloc(1 << 20);

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum { RF__SIMD_SCALAR = 0, RF__SIMD_SSE2 = 1, RF__SIMD_AVX2 = 2 };
+enum { RF__SIMD_SCALAR = 0, RF__SIMD_SSE2 = 1, RF__SIMD_AVX2 = 2, RF__SIMD_AVX512 = 3 };
 
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
 #define RF__X86 1
@@ -17,14 +17,16 @@ enum { RF__SIMD_SCALAR = 0, RF__SIMD_SSE2 = 1, RF__SIMD_AVX2 = 2 };
 #define RF__X86 0
 #endif
 
-/* Highest level the CPU (and the OS, which must save YMM state: libgcc and
- * compiler-rt both check XCR0 before reporting avx2) supports. */
+/* Highest level the CPU (and the OS, which must save YMM/ZMM state: libgcc
+ * and compiler-rt both check XCR0 before reporting avx2 / avx512f) supports.
+ * Users of a level above what they implement clamp it down. */
 static inline int rf__cpu_simd_level(void)
 {
 #if RF__X86
     /* Needed when we are called from another constructor, before the
      * runtime's own initialiser ran; it is idempotent. */
     __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f")) return RF__SIMD_AVX512;
     if (__builtin_cpu_supports("avx2")) return RF__SIMD_AVX2;
     return RF__SIMD_SSE2; /* part of the x86-64 baseline */
 #else

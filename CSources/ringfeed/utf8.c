@@ -199,7 +199,7 @@ __attribute__((target("avx2"))) static uint32_t feed_avx2(uint32_t s, const uint
 static feed_fn feed_for(int level)
 {
 #if RF__X86
-    if (level == RF__SIMD_AVX2) return feed_avx2;
+    if (level >= RF__SIMD_AVX2) return feed_avx2; /* no AVX-512 kernel: AVX2 already beats the target */
     if (level == RF__SIMD_SSE2) return feed_sse2;
 #endif
     (void)level;
@@ -247,6 +247,6 @@ int rf_utf8_validate(const uint8_t *p, size_t n)
 
 const char *rf_utf8_impl(void)
 {
-    static const char *const names[] = {"scalar", "sse2", "avx2"};
+    static const char *const names[] = {"scalar", "sse2", "avx2", "avx2"};
     return names[rf__cpu_simd_level()];
 }

@@ -144,6 +144,16 @@ static inline int deliver(rf_frame_parser *p, uint8_t *data, size_t avail, size_
     return (int)(used + take);
 }
 
+static inline int no_chunk(rf_frame_chunk *out, int consumed)
+{
+    out->header = NULL;
+    out->data = NULL;
+    out->len = 0;
+    out->offset = 0;
+    out->first = out->last = 0;
+    return consumed;
+}
+
 /* Gathers header bytes across calls; fails as soon as a prefix is bad. */
 static int gather_header(rf_frame_parser *p, uint8_t *data, size_t avail, rf_frame_chunk *out)
 {
@@ -157,7 +167,7 @@ static int gather_header(rf_frame_parser *p, uint8_t *data, size_t avail, rf_fra
     p->partial_len = (uint8_t)have;
     int err = check_prefix(p, p->partial, have);
     if (err) return err;
-    if (have < need) return (int)used;
+    if (have < need) return no_chunk(out, (int)used);
     decode_header(p->partial, need, &p->hdr);
     p->partial_len = 0;
     p->delivered = 0;
@@ -168,22 +178,18 @@ int rf_frame_parser_next(rf_frame_parser *p, uint8_t *data, size_t len, rf_frame
 {
     /* The count comes back as an int, so one call takes at most INT_MAX. */
     size_t avail = len < (size_t)INT_MAX ? len : (size_t)INT_MAX;
-    out->header = NULL;
-    out->data = NULL;
-    out->len = 0;
-    out->offset = 0;
-    out->first = out->last = 0;
-    if (p->in_payload) return avail ? deliver(p, data, avail, 0, 0, out) : 0;
+    if (p->in_payload) return avail ? deliver(p, data, avail, 0, 0, out) : no_chunk(out, 0);
     if (LIKELY(p->partial_len == 0 && avail >= 2)) {
         size_t hl = header_len_for(data[1]);
         if (LIKELY(avail >= hl)) {
             int err = check_prefix(p, data, hl);
-            if (UNLIKELY(err)) return err;
+            if (UNLIKELY(err)) return no_chunk(out, err);
             decode_header(data, hl, &p->hdr);
             p->delivered = 0;
             return deliver(p, data, avail, hl, 1, out);
         }
     }
-    if (avail == 0) return 0;
-    return gather_header(p, data, avail, out);
+    if (avail == 0) return no_chunk(out, 0);
+    int r = gather_header(p, data, avail, out);
+    return r < 0 ? no_chunk(out, r) : r;
 }

@@ -29,12 +29,12 @@ int main(void)
     }
 
     const char *impl = rf_ws_mask_impl();
-    CHECK(!strcmp(impl, "avx2") || !strcmp(impl, "sse2") || !strcmp(impl, "scalar"));
+    CHECK(!strcmp(impl, "avx512") || !strcmp(impl, "avx2") || !strcmp(impl, "sse2") || !strcmp(impl, "scalar"));
     CHECK(rf_ws_mask_variant_available(RF_WS_MASK_SCALAR));
     CHECK(!rf_ws_mask_variant_available(7));
 
     /* variant -1 stands for the dispatched entry points */
-    for (int v = -1; v <= RF_WS_MASK_AVX2; v++) {
+    for (int v = -1; v <= RF_WS_MASK_AVX512; v++) {
         if (v >= 0 && !rf_ws_mask_variant_available(v)) {
             printf("  mask variant %d not available on this CPU, skipped\n", v);
             continue;

@@ -42,7 +42,9 @@ typedef struct rf_frame_header {
 
 /* Parses one header from contiguous bytes. Returns the header length (2..14),
  * RF_EAGAIN when more bytes are needed, or RF_EPROTO_LENGTH for a 64-bit
- * length with the top bit set. No role or opcode policy here. */
+ * length with the top bit set (as soon as that byte is present, even if the
+ * rest of the header is not). No role or opcode policy here. Non-minimal
+ * length encodings (e.g. 5 sent as a 16-bit length) are accepted. */
 int rf_frame_header_parse(const uint8_t *p, size_t n, rf_frame_header *h);
 
 /* Writes a frame header into out and returns its length (2..14). The length
@@ -61,6 +63,8 @@ typedef struct rf_frame_parser {
     uint8_t expect_masked;/* server role: every frame must be masked */
     uint8_t allowed_rsv;  /* RSV bits an extension negotiated (0 = none) */
 } rf_frame_parser;
+/* init sets allowed_rsv to 0; the one field a caller sets directly, after
+ * init, is allowed_rsv when an extension was negotiated (RSV1 = 0x4). */
 
 /* expect_masked: 1 for the server role (client frames must be masked),
  * 0 for the client role (server frames must not be). */
@@ -90,7 +94,13 @@ typedef struct rf_frame_chunk {
  *
  * Every frame yields at least one chunk (first = 1) as soon as its header is
  * complete, so callers can reject a frame before its payload arrives, and
- * exactly one chunk with last = 1. Payload in data is unmasked in place. */
+ * exactly one chunk with last = 1. Payload in data is unmasked in place.
+ * When the whole frame is in data, one call returns it as a single chunk
+ * with first = last = 1. chunk.header points into *p and is valid until the
+ * next call. A frame breaking several rules gets the code of the first rule
+ * in header-byte order (RSV, opcode, control FIN, mask, control length,
+ * 64-bit length); an error is returned by the call that supplies the byte
+ * showing it. One call consumes at most INT_MAX bytes. */
 int rf_frame_parser_next(rf_frame_parser *p, uint8_t *data, size_t len, rf_frame_chunk *out);
 
 #ifdef __cplusplus
