@@ -10,16 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_common.h"
 #include "ringfeed/error.h"
 #include "ringfeed/ws_frame.h"
-
-#define REQUIRE(c)                                                             \
-    do {                                                                       \
-        if (!(c)) {                                                            \
-            fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, #c); \
-            abort();                                                           \
-        }                                                                      \
-    } while (0)
 
 typedef struct ref_frame {
     size_t header_pos, payload_pos;

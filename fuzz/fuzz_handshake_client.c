@@ -6,6 +6,7 @@
  * any prefix is RF_EAGAIN or exactly the whole input's result; every view
  * lies inside the header block; and whatever the writer accepts is one
  * complete request that our own server parser ends exactly at its end. */
+#include "fuzz_common.h"
 #include "ringfeed/error.h"
 #include "ringfeed/ws_handshake.h"
 
@@ -19,18 +20,6 @@ static const char *const offers[][2] = {
     {NULL, NULL},
     {"chat, superchat", "permessage-deflate; client_max_window_bits, x-foo"},
 };
-
-static void view_inside(rf_str v, const uint8_t *b, size_t n)
-{
-    if (!v.ptr) {
-        if (v.len)
-            abort();
-        return;
-    }
-    const char *s = (const char *)b;
-    if (v.ptr < s || v.len > n || (size_t)(v.ptr - s) > n - v.len)
-        abort();
-}
 
 static int parse(const uint8_t *d, size_t n, int o, rf_ws_client_response *out)
 {
@@ -46,16 +35,6 @@ static int parse(const uint8_t *d, size_t n, int o, rf_ws_client_response *out)
     view_inside(out->protocol, d, block);
     view_inside(out->extensions, d, block);
     return r;
-}
-
-static size_t off(rf_str v, const uint8_t *b)
-{
-    return v.ptr ? (size_t)(v.ptr - (const char *)b) : 0;
-}
-
-static int same_view(rf_str a, const uint8_t *ab, rf_str b, const uint8_t *bb)
-{
-    return a.len == b.len && !a.ptr == !b.ptr && off(a, ab) == off(b, bb);
 }
 
 static void prefix(const uint8_t *d, size_t k, int o, int r,

@@ -5,24 +5,13 @@
  * any prefix is RF_EAGAIN or exactly the whole input's result; every view
  * lies inside the header block; an accepted request yields a 101 that our
  * own client parser accepts for the same key; every failure has a reject. */
+#include "fuzz_common.h"
 #include "ringfeed/error.h"
 #include "ringfeed/ws_handshake.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-static void view_inside(rf_str v, const uint8_t *b, size_t n)
-{
-    if (!v.ptr) {
-        if (v.len)
-            abort();
-        return;
-    }
-    const char *s = (const char *)b;
-    if (v.ptr < s || v.len > n || (size_t)(v.ptr - s) > n - v.len)
-        abort();
-}
 
 static int parse(const uint8_t *d, size_t n, rf_ws_server_request *out)
 {
@@ -41,16 +30,6 @@ static int parse(const uint8_t *d, size_t n, rf_ws_server_request *out)
     view_inside(out->extensions, d, block);
     view_inside(out->origin, d, block);
     return r;
-}
-
-static size_t off(rf_str v, const uint8_t *b)
-{
-    return v.ptr ? (size_t)(v.ptr - (const char *)b) : 0;
-}
-
-static int same_view(rf_str a, const uint8_t *ab, rf_str b, const uint8_t *bb)
-{
-    return a.len == b.len && !a.ptr == !b.ptr && off(a, ab) == off(b, bb);
 }
 
 static void prefix(const uint8_t *d, size_t k, int r, const rf_ws_server_request *full)

@@ -6,16 +6,9 @@
 #include <string.h>
 
 #include "cpu.h"
+#include "fuzz_common.h"
 #include "ringfeed/error.h"
 #include "ringfeed/utf8.h"
-
-#define REQUIRE(c)                                                             \
-    do {                                                                       \
-        if (!(c)) {                                                            \
-            fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, #c); \
-            abort();                                                           \
-        }                                                                      \
-    } while (0)
 
 /* Index of the first byte no valid text could have there, or -1; sets
  * *truncated when the input ends inside a character. Table 3-7 of the

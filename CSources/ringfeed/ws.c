@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
 #include "ringfeed/error.h"
 #include "ringfeed/utf8.h"
 #include "ws_internal.h"
@@ -66,18 +67,10 @@ static int buffer_append(rf_ws *ws, const uint8_t *data, size_t len)
 {
     if (len == 0)
         return 0;
-    if (ws->buf_len + len > ws->buf_cap) {
-        size_t cap = ws->buf_cap ? ws->buf_cap : 4096;
-        while (cap < ws->buf_len + len)
-            cap *= 2;
-        if (cap > ws->cfg.max_message)
-            cap = ws->cfg.max_message;
-        uint8_t *nb = realloc(ws->buf, cap);
-        if (nb == NULL)
-            return RF_ENOMEM;
-        ws->buf = nb;
-        ws->buf_cap = cap;
-    }
+    /* The caller checked the message limit, so buf_len + len <= max_message. */
+    int rc = rf__grow(&ws->buf, &ws->buf_cap, ws->buf_len + len, ws->cfg.max_message);
+    if (rc != 0)
+        return rc;
     memcpy(ws->buf + ws->buf_len, data, len);
     ws->buf_len += len;
     return 0;

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
 #include "ringfeed/error.h"
 #include "ws_conn_internal.h"
 
@@ -146,16 +147,11 @@ void rf__ws_conn_open(rf_ws_conn *c, size_t header_len)
 
 int rf__ws_conn_hs_append(rf_ws_conn *c, const uint8_t *data, size_t len)
 {
-    if (c->hs_len + len > c->hs_cap) {
-        size_t cap = c->hs_cap ? c->hs_cap * 2 : 4096;
-        while (cap < c->hs_len + len)
-            cap *= 2;
-        uint8_t *nb = realloc(c->hs, cap);
-        if (nb == NULL)
-            return RF_ENOMEM;
-        c->hs = nb;
-        c->hs_cap = cap;
-    }
+    /* No ceiling here: the handshake parsers refuse a header block over
+     * RF_WS_HANDSHAKE_MAX, and one receive adds at most one buffer. */
+    int rc = rf__grow(&c->hs, &c->hs_cap, c->hs_len + len, SIZE_MAX);
+    if (rc != 0)
+        return rc;
     memcpy(c->hs + c->hs_len, data, len);
     c->hs_len += len;
     return 0;

@@ -7,65 +7,56 @@ import Testing
 struct InteropTests {
     @Test("RingFeed client against a websockets echo server")
     func clientEcho() async throws {
-        let peer = try PythonPeer(script: "peer_server.py")
-        defer { peer.stop() }
-        let port = peer.readLine()
-        let loop = try EventLoop()
-        defer { loop.shutdown() }
-        let inbox = Inbox()
-        let ws = try await WebSocket.connect(to: "ws://127.0.0.1:\(port)/echo", on: loop) { _, m in
-            inbox.add(m.message)
+        try await withPeerServer { port, loop in
+            let inbox = Inbox()
+            let ws = try await WebSocket.connect(to: "ws://127.0.0.1:\(port)/echo", on: loop) { _, m in
+                inbox.add(m.message)
+            }
+            var sent: [WebSocketMessage] = []
+            for size in [0, 1, 125, 126, 65535, 65536, 1 << 20] {
+                let text = String(repeating: "é", count: size / 2) + (size % 2 == 1 ? "a" : "")
+                ws.send(text: text)
+                sent.append(WebSocketMessage(opcode: .text, data: Array(text.utf8)))
+                let bytes = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+                ws.send(binary: bytes)
+                sent.append(WebSocketMessage(opcode: .binary, data: bytes))
+            }
+            let got = await inbox.wait(for: sent.count)
+            #expect(got == sent)
+            let info = await ws.close(code: 1000)
+            #expect(info == WebSocketCloseInfo(code: 1000, error: nil))
         }
-        var sent: [WebSocketMessage] = []
-        for size in [0, 1, 125, 126, 65535, 65536, 1 << 20] {
-            let text = String(repeating: "é", count: size / 2) + (size % 2 == 1 ? "a" : "")
-            ws.send(text: text)
-            sent.append(WebSocketMessage(opcode: .text, data: Array(text.utf8)))
-            let bytes = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31) }
-            ws.send(binary: bytes)
-            sent.append(WebSocketMessage(opcode: .binary, data: bytes))
-        }
-        let got = await inbox.wait(for: sent.count)
-        #expect(got == sent)
-        let info = await ws.close(code: 1000)
-        #expect(info == WebSocketCloseInfo(code: 1000, error: nil))
     }
 
     @Test("RingFeed client receives a stream and the server's close")
     func clientStream() async throws {
-        let peer = try PythonPeer(script: "peer_server.py")
-        defer { peer.stop() }
-        let port = peer.readLine()
-        let loop = try EventLoop()
-        defer { loop.shutdown() }
-        let (ws, messages) = try await WebSocket.connectWithStream(
-            to: "ws://127.0.0.1:\(port)/stream?n=5000", on: loop)
-        var n = 0
-        for await m in messages {
-            #expect(m.text.hasPrefix("{\"seq\":\(n),"))
-            n += 1
+        try await withPeerServer { port, loop in
+            let (ws, messages) = try await WebSocket.connectWithStream(
+                to: "ws://127.0.0.1:\(port)/stream?n=5000", on: loop)
+            var n = 0
+            for await m in messages {
+                #expect(m.text.hasPrefix("{\"seq\":\(n),"))
+                n += 1
+            }
+            #expect(n == 5000)
+            #expect(await ws.closed() == WebSocketCloseInfo(code: 1000, error: nil))
         }
-        #expect(n == 5000)
-        #expect(await ws.closed() == WebSocketCloseInfo(code: 1000, error: nil))
     }
 
     @Test("RingFeed client reassembles a fragmented message and sees close code 4001")
     func clientFragmentsAndCloseCode() async throws {
-        let peer = try PythonPeer(script: "peer_server.py")
-        defer { peer.stop() }
-        let port = peer.readLine()
-        let loop = try EventLoop()
-        defer { loop.shutdown() }
-        let inbox = Inbox()
-        let ws = try await WebSocket.connect(to: "ws://127.0.0.1:\(port)/fragmented", on: loop) { _, m in
-            inbox.add(m.message)
-        }
-        let got = await inbox.wait(for: 1)
-        #expect(got.first?.text == "κόσμε fragmented message")
-        _ = await ws.close()
+        try await withPeerServer { port, loop in
+            let inbox = Inbox()
+            let ws = try await WebSocket.connect(to: "ws://127.0.0.1:\(port)/fragmented", on: loop) { _, m in
+                inbox.add(m.message)
+            }
+            let got = await inbox.wait(for: 1)
+            #expect(got.first?.text == "κόσμε fragmented message")
+            _ = await ws.close()
 
-        let closer = try await WebSocket.connect(to: "ws://127.0.0.1:\(port)/close4001", on: loop) { _, _ in }
-        #expect(await closer.closed() == WebSocketCloseInfo(code: 4001, error: nil))
+            let closer = try await WebSocket.connect(to: "ws://127.0.0.1:\(port)/close4001", on: loop) { _, _ in }
+            #expect(await closer.closed() == WebSocketCloseInfo(code: 4001, error: nil))
+        }
     }
 
     @Test("websockets client against the RingFeed server")

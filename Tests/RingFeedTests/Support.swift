@@ -81,3 +81,15 @@ final class Inbox: @unchecked Sendable {
         return all
     }
 }
+
+/// Runs `body` with a fresh event loop and the Python `websockets` server
+/// (Tests/interop/peer_server.py) listening on the port it is given; both
+/// are stopped afterwards.
+func withPeerServer(_ body: (_ port: String, _ loop: EventLoop) async throws -> Void) async throws {
+    let peer = try PythonPeer(script: "peer_server.py")
+    defer { peer.stop() }
+    let port = peer.readLine()
+    let loop = try EventLoop()
+    defer { loop.shutdown() }
+    try await body(port, loop)
+}
