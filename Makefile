@@ -134,11 +134,17 @@ $(BUILD)/fuzz/%: fuzz/%.c $(LIB_SRCS) $(LIB_HDRS) | deps-c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_BASE) $(FUZZ_FLAGS) -ICSources/ringfeed $< $(LIB_SRCS) $(LIBS) -o $@
 
-# make fuzz: each harness runs FUZZ_SECONDS, growing its corpus in fuzz/corpus/NAME.
+# make fuzz: each harness runs FUZZ_SECONDS, growing its corpus in fuzz/corpus/NAME,
+# which is then minimised (edge coverage) so the committed corpus stays small.
 fuzz: $(FUZZERS)
 	@set -e; for f in $(FUZZERS); do n=$$(basename $$f); n=$${n#fuzz_}; \
 	  mkdir -p fuzz/corpus/$$n; echo "== fuzzing $$n for $(FUZZ_SECONDS) s"; \
-	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 fuzz/corpus/$$n 2>&1 | tail -12; done
+	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 fuzz/corpus/$$n 2>&1 | \
+	    grep -E 'stat::(number_of_executed_units|average_exec_per_sec|new_units_added)|ERROR|SUMMARY'; \
+	  rm -rf $(BUILD)/fuzz/min-$$n; mkdir -p $(BUILD)/fuzz/min-$$n; \
+	  $$f -merge=1 -use_counters=0 $(BUILD)/fuzz/min-$$n fuzz/corpus/$$n >/dev/null 2>&1; \
+	  rm -rf fuzz/corpus/$$n; mv $(BUILD)/fuzz/min-$$n fuzz/corpus/$$n; \
+	  echo "   corpus: $$(ls fuzz/corpus/$$n | wc -l) files after minimising"; done
 
 # make fuzz-replay (part of make test): run every saved input once.
 fuzz-replay: $(FUZZERS)
