@@ -18,7 +18,7 @@ CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -Iinclude -Wall -Wextra -Wshadow -Wstrict-
                -Wno-unused-parameter -fno-strict-aliasing -g
 CFLAGS ?= -O2
 ALL_CFLAGS := $(CFLAGS_BASE) $(CFLAGS)
-LIBS := -luring
+LIBS := -luring -lssl -lcrypto -lz
 
 LIB_SRCS := $(sort $(wildcard CSources/ringfeed/*.c))
 LIB_HDRS := $(wildcard include/ringfeed/*.h) $(wildcard CSources/ringfeed/*.h)
@@ -73,8 +73,8 @@ $(PC): Makefile
 	@mkdir -p $(@D)
 	@printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$${prefix}/lib' 'includedir=$${prefix}/include' '' \
 	  'Name: ringfeed' 'Description: RingFeed market-data ingest core (io_uring, RFC 6455)' \
-	  'Version: 0.1.0' 'Requires.private: liburing' 'Libs: -L$${libdir} -lringfeed' \
-	  'Libs.private: -luring' 'Cflags: -I$${includedir}' > $@
+	  'Version: 0.1.0' 'Requires.private: liburing libssl libcrypto zlib' 'Libs: -L$${libdir} -lringfeed' \
+	  'Libs.private: -luring -lssl -lcrypto -lz' 'Cflags: -I$${includedir}' > $@
 
 install: lib
 	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/ringfeed
@@ -82,10 +82,10 @@ install: lib
 	install -m 644 $(PC) $(DESTDIR)$(PREFIX)/lib/pkgconfig/
 	install -m 644 include/ringfeed/*.h $(DESTDIR)$(PREFIX)/include/ringfeed/
 
-# Only the C headers and liburing are needed to build the library.
+# Only the C headers of liburing, OpenSSL and zlib are needed to build the library.
 .PHONY: deps-c
 deps-c:
-	@test -f /usr/include/liburing.h || ./scripts/deps.sh
+	@test -f /usr/include/liburing.h -a -f /usr/include/openssl/ssl.h -a -f /usr/include/zlib.h || ./scripts/deps.sh
 
 # ---- C unit tests, plain and under ASan + UBSan ----------------------------
 

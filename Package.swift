@@ -22,7 +22,9 @@ let package = Package(
                 .define("_GNU_SOURCE"),
                 .headerSearchPath("CSources/ringfeed"),
             ],
-            linkerSettings: [.linkedLibrary("uring")]
+            linkerSettings: [
+                .linkedLibrary("uring"), .linkedLibrary("ssl"), .linkedLibrary("crypto"), .linkedLibrary("z"),
+            ]
         ),
         .target(
             name: "RingFeed",

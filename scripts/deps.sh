@@ -2,7 +2,7 @@
 # Installs what the build and the tests need, only when it is missing.
 set -euo pipefail
 
-apt_pkgs=(liburing-dev libssl-dev pkg-config)
+apt_pkgs=(liburing-dev libssl-dev zlib1g-dev pkg-config openssl)
 missing=()
 for p in "${apt_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

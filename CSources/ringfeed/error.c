@@ -45,6 +45,23 @@ const char *rf_strerror(int code)
     case RF_EHS_METHOD: return "handshake request method is not GET";
     case RF_EHS_VERSION: return "unsupported Sec-WebSocket-Version (need 13)";
     case RF_EHS_KEY: return "missing or invalid Sec-WebSocket-Key";
+
+    case RF_ETLS_CONFIG: return "TLS configuration: CA, certificate or key file unusable";
+    case RF_ETLS_UNTRUSTED: return "TLS certificate not trusted (unknown CA)";
+    case RF_ETLS_HOSTNAME: return "TLS certificate does not match the host name";
+    case RF_ETLS_EXPIRED: return "TLS certificate expired or not yet valid";
+    case RF_ETLS_HANDSHAKE: return "TLS handshake failed";
+    case RF_ETLS_NOT_TLS: return "peer does not speak TLS";
+    case RF_ETLS_CLOSED: return "peer closed the connection during the TLS handshake";
+    case RF_ETLS_PROTOCOL: return "TLS protocol error";
+
+    case RF_EHTTP_MALFORMED: return "malformed HTTP response";
+    case RF_EHTTP_HEADER_TOOBIG: return "HTTP response header too large";
+    case RF_EHTTP_BODY_TOOBIG: return "HTTP response body over the limit";
+    case RF_EHTTP_CHUNK: return "malformed chunked HTTP body";
+    case RF_EHTTP_GZIP: return "HTTP body does not decompress (gzip)";
+    case RF_EHTTP_TRUNCATED: return "HTTP response truncated";
+    case RF_EHTTP_UNSUPPORTED: return "unsupported HTTP transfer or content coding";
     }
     return "unknown error";
 }

@@ -55,6 +55,25 @@ enum rf_error {
     RF_EHS_METHOD = -208,     /* request method is not GET */
     RF_EHS_VERSION = -209,    /* Sec-WebSocket-Version is not 13 */
     RF_EHS_KEY = -210,        /* Sec-WebSocket-Key missing or not 16 bytes of base64 */
+
+    /* TLS */
+    RF_ETLS_CONFIG = -300,       /* CA, certificate or key file unreadable or invalid */
+    RF_ETLS_UNTRUSTED = -301,    /* certificate chain does not lead to a trusted CA */
+    RF_ETLS_HOSTNAME = -302,     /* certificate does not match the host name */
+    RF_ETLS_EXPIRED = -303,      /* certificate expired or not yet valid */
+    RF_ETLS_HANDSHAKE = -304,    /* handshake failed (alert, no shared cipher/version ...) */
+    RF_ETLS_NOT_TLS = -305,      /* the peer does not speak TLS (e.g. plain HTTP/WebSocket) */
+    RF_ETLS_CLOSED = -306,       /* peer closed the connection during the TLS handshake */
+    RF_ETLS_PROTOCOL = -307,     /* corrupt record or other TLS error after the handshake */
+
+    /* HTTP/1.1 responses */
+    RF_EHTTP_MALFORMED = -400,   /* status line or headers not valid HTTP/1.1 */
+    RF_EHTTP_HEADER_TOOBIG = -401, /* header block over the limit */
+    RF_EHTTP_BODY_TOOBIG = -402, /* body over the limit */
+    RF_EHTTP_CHUNK = -403,       /* malformed chunked transfer encoding */
+    RF_EHTTP_GZIP = -404,        /* gzip body does not decompress */
+    RF_EHTTP_TRUNCATED = -405,   /* connection ended before the body did */
+    RF_EHTTP_UNSUPPORTED = -406, /* transfer or content coding we do not speak */
 };
 
 /* A short, stable, human-readable name for a code ("invalid UTF-8 in text
