@@ -53,6 +53,7 @@ static void discard(rf_ws_conn *c)
 {
     free(c->request);
     free(c->protocols);
+    free(c->tls_host);
     free(c);
 }
 
@@ -67,13 +68,18 @@ int rf_ws_connect(rf_loop *loop, const char *url_text, const rf_ws_conn_config *
         return rc;
     if (strcmp(url.scheme, "ws") != 0 && strcmp(url.scheme, "wss") != 0)
         return RF_EURL;
-    if (url.tls)
-        return RF_EUNSUPPORTED;
 
     rf_ws_conn *c = rf__ws_conn_new(loop, RF_WS_CLIENT, cfg, h, ctx);
     if (c == NULL)
         return RF_ENOMEM;
     rc = build_request(c, &url, cfg);
+    if (rc == 0 && url.tls) {
+        c->use_tls = 1;
+        c->tls_ctx = cfg ? cfg->tls : NULL;
+        c->tls_port = url.port;
+        if ((c->tls_host = strdup(url.host)) == NULL)
+            rc = RF_ENOMEM;
+    }
     if (rc != 0) {
         discard(c);
         return rc;

@@ -76,13 +76,26 @@ void rf__ws_conn_end(rf_ws_conn *c, int error, int graceful)
 static uint8_t *ws_reserve(void *ctx, size_t n)
 {
     rf_ws_conn *c = ctx;
-    return c->phase == RF__WS_OPEN ? rf_conn_reserve(c->tcp, n) : NULL;
+    if (c->phase != RF__WS_OPEN)
+        return NULL;
+    return c->use_tls ? rf__ws_conn_tls_reserve(c, n) : rf_conn_reserve(c->tcp, n);
 }
 
 static int ws_commit(void *ctx, size_t n)
 {
     rf_ws_conn *c = ctx;
-    return rf_conn_commit(c->tcp, n);
+    return c->use_tls ? rf__ws_conn_tls_commit(c, n) : rf_conn_commit(c->tcp, n);
+}
+
+int rf__ws_conn_write(rf_ws_conn *c, const void *data, size_t len)
+{
+    if (!c->use_tls)
+        return rf_conn_send(c->tcp, data, len);
+    uint8_t *p = rf__ws_conn_tls_reserve(c, len);
+    if (p == NULL)
+        return RF_ENOMEM;
+    memcpy(p, data, len);
+    return rf__ws_conn_tls_commit(c, len);
 }
 
 static void ws_message(void *ctx, unsigned opcode, const uint8_t *data, size_t len)
@@ -113,7 +126,9 @@ static void ws_closed(void *ctx, int code, const uint8_t *reason, size_t reason_
     c->end_code = code;
     c->end_error = error;
     /* Closing handshake complete (or failed): the close frame is queued, so
-     * flush it and let TCP end. */
+     * say close_notify on TLS, flush, and let TCP end. */
+    if (c->use_tls)
+        rf__ws_conn_tls_close_notify(c);
     rf__ws_conn_end(c, error, 1);
 }
 
@@ -162,6 +177,12 @@ int rf__ws_conn_hs_append(rf_ws_conn *c, const uint8_t *data, size_t len)
 static void tcp_connected(rf_conn *tcp, void *ctx)
 {
     rf_ws_conn *c = ctx;
+    if (c->use_tls) {
+        int rc = rf__ws_conn_tls_start(c);
+        if (rc != 0)
+            rf__ws_conn_end(c, rc, 0);
+        return;
+    }
     c->phase = RF__WS_HANDSHAKE;
     if (rf_conn_send(tcp, c->request, c->request_len) != 0)
         rf__ws_conn_end(c, RF_ENOMEM, 0);
@@ -169,9 +190,8 @@ static void tcp_connected(rf_conn *tcp, void *ctx)
     c->request = NULL;
 }
 
-static void tcp_data(rf_conn *tcp, void *ctx, uint8_t *data, size_t len)
+void rf__ws_conn_plain_data(rf_ws_conn *c, uint8_t *data, size_t len)
 {
-    rf_ws_conn *c = ctx;
     switch (c->phase) {
     case RF__WS_OPEN:
         (void)rf_ws_feed(c->ws, data, len);
@@ -191,12 +211,25 @@ static void tcp_data(rf_conn *tcp, void *ctx, uint8_t *data, size_t len)
     }
 }
 
+static void tcp_data(rf_conn *tcp, void *ctx, uint8_t *data, size_t len)
+{
+    rf_ws_conn *c = ctx;
+    if (c->phase == RF__WS_ENDING)
+        return;
+    if (c->use_tls)
+        rf__ws_conn_tls_data(c, data, len);
+    else
+        rf__ws_conn_plain_data(c, data, len);
+}
+
 static void tcp_closed(rf_conn *tcp, void *ctx, int reason)
 {
     rf_ws_conn *c = ctx;
     cancel_timer(c);
     if (!c->ws_closed) {
         c->end_code = RF_WS_CLOSE_ABNORMAL;
+        if (c->end_error == 0 && c->phase == RF__WS_TLS)
+            c->end_error = RF_ETLS_CLOSED; /* e.g. a server that hangs up on ClientHello */
         if (c->end_error == 0)
             c->end_error = reason != 0 ? reason : RF_ECLOSED;
     }
@@ -205,6 +238,7 @@ static void tcp_closed(rf_conn *tcp, void *ctx, int reason)
     if ((c->announced || c->role == RF_WS_CLIENT) && c->h.on_close)
         c->h.on_close(c, c->ctx, c->end_code, c->end_error);
     rf_ws_destroy(c->ws);
+    rf__ws_conn_tls_free(c);
     free(c->hs);
     free(c->request);
     free(c->protocols);

@@ -5,9 +5,11 @@
 
 #include "ringfeed/ws_conn.h"
 #include "ringfeed/ws_handshake.h"
+#include "tls_stream.h"
 
 enum rf__ws_phase {
     RF__WS_CONNECTING, /* TCP connect in progress (client) */
+    RF__WS_TLS,        /* TLS handshake in progress (wss) */
     RF__WS_HANDSHAKE,  /* waiting for the peer's half of the opening handshake */
     RF__WS_OPEN,       /* rf_ws runs */
     RF__WS_ENDING,     /* TCP close started; waiting for the loop's on_close */
@@ -34,6 +36,13 @@ struct rf_ws_conn {
     char *protocols;     /* client: our Sec-WebSocket-Protocol offer (copy) */
     char *path;          /* server: the path the client asked for */
 
+    /* TLS (wss). */
+    uint8_t use_tls;
+    rf__tls_stream tls;
+    rf_tls_ctx *tls_ctx;  /* borrowed from the config, or NULL for a default */
+    char *tls_host;
+    uint16_t tls_port;
+
     int end_code;        /* close code to report */
     int end_error;       /* error to report (0 = clean) */
     uint8_t ws_closed;   /* rf_ws reached RF_WS_CLOSED */
@@ -50,6 +59,19 @@ void rf__ws_conn_open(rf_ws_conn *c, size_t header_len);
 /* Ends the connection with error; graceful flushes queued bytes first. */
 void rf__ws_conn_end(rf_ws_conn *c, int error, int graceful);
 void rf__ws_conn_start_handshake_deadline(rf_ws_conn *c);
+
+/* Bytes of the WebSocket stream (decrypted when TLS): handshake or frames. */
+void rf__ws_conn_plain_data(rf_ws_conn *c, uint8_t *data, size_t len);
+/* Sends handshake bytes through TLS when it is on. */
+int rf__ws_conn_write(rf_ws_conn *c, const void *data, size_t len);
+
+/* The TLS transport (ws_conn_tls.c). */
+int rf__ws_conn_tls_start(rf_ws_conn *c);
+void rf__ws_conn_tls_data(rf_ws_conn *c, const uint8_t *data, size_t len);
+uint8_t *rf__ws_conn_tls_reserve(rf_ws_conn *c, size_t n);
+int rf__ws_conn_tls_commit(rf_ws_conn *c, size_t n);
+void rf__ws_conn_tls_close_notify(rf_ws_conn *c);
+void rf__ws_conn_tls_free(rf_ws_conn *c);
 
 /* Role-specific handshake steps, called from the common on_data. */
 void rf__ws_client_on_handshake_data(rf_ws_conn *c);

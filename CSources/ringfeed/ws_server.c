@@ -18,7 +18,9 @@ static void reject(rf_ws_conn *c, int error)
     char buf[256];
     int n = rf_ws_server_reject_write(buf, sizeof buf, error);
     if (n > 0)
-        (void)rf_conn_send(c->tcp, buf, (size_t)n);
+        (void)rf__ws_conn_write(c, buf, (size_t)n);
+    if (c->use_tls)
+        rf__ws_conn_tls_close_notify(c);
     rf__ws_conn_end(c, error, 1);
 }
 
@@ -35,7 +37,7 @@ void rf__ws_server_on_handshake_data(rf_ws_conn *c)
     c->path = strndup(req.path.ptr, req.path.len);
     char resp[512];
     int n = rf_ws_server_response_write(resp, sizeof resp, &req.key, NULL);
-    if (c->path == NULL || n < 0 || rf_conn_send(c->tcp, resp, (size_t)n) != 0) {
+    if (c->path == NULL || n < 0 || rf__ws_conn_write(c, resp, (size_t)n) != 0) {
         rf__ws_conn_end(c, RF_ENOMEM, 0);
         return;
     }
@@ -52,6 +54,13 @@ static void on_accept(rf_listener *l, void *ctx, rf_conn *tcp)
     c->phase = RF__WS_HANDSHAKE;
     rf_conn_set_handlers(tcp, &rf__ws_conn_tcp_handlers, c);
     rf__ws_conn_start_handshake_deadline(c);
+    if (s->cfg.tls != NULL) {
+        c->use_tls = 1;
+        c->tls_ctx = s->cfg.tls;
+        int rc = rf__ws_conn_tls_start(c);
+        if (rc != 0)
+            rf__ws_conn_end(c, rc, 0);
+    }
 }
 
 int rf_ws_listen(rf_loop *loop, const char *host, uint16_t port, const rf_ws_conn_config *cfg,

@@ -130,7 +130,7 @@ final class Mutex: @unchecked Sendable {
         pthread_mutex_destroy(m)
         m.deallocate()
     }
-    func withLock<T>(_ body: () throws -> T) rethrows -> T {
+    func withLock<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
         pthread_mutex_lock(m)
         defer { pthread_mutex_unlock(m) }
         return try body()

@@ -21,6 +21,8 @@ public final class WebSocket: @unchecked Sendable {
     private var openContinuation: CheckedContinuation<Void, any Error>?
     private var closeWaiters: [CheckedContinuation<WebSocketCloseInfo, Never>] = []
     private var closeInfo: WebSocketCloseInfo?
+    /// Keeps the TLS context alive as long as the connection borrows it.
+    private var tlsContext: TLSContext?
 
     /// Called on the loop thread for each ping received (the pong is already sent).
     public var onPing: ((WebSocket, UnsafeRawBufferPointer) -> Void)?
@@ -41,6 +43,12 @@ public final class WebSocket: @unchecked Sendable {
         onMessage: @escaping (WebSocket, WebSocketMessageView) -> Void
     ) async throws -> WebSocket {
         let ws = WebSocket(loop: loop, onMessage: onMessage)
+        var resolved = configuration
+        if resolved.tls == nil && url.lowercased().hasPrefix("wss:") {
+            resolved.tls = try TLSContext.defaultClient
+        }
+        let configuration = resolved
+        ws.tlsContext = configuration.tls
         try await withCheckedThrowingContinuation { (cont: CheckedContinuation<Void, any Error>) in
             loop.execute {
                 ws.openContinuation = cont
@@ -166,6 +174,20 @@ public final class WebSocket: @unchecked Sendable {
     /// Drops the connection without a close handshake.
     public func abort() {
         loop.execute { if let conn = self.conn { rf_ws_conn_abort(conn) } }
+    }
+
+    /// TLS details once open: version, cipher, whether the session was
+    /// resumed, and whether records go through the kernel or userspace.
+    /// nil on a plain ws:// connection. Call on the loop thread (handlers) or
+    /// through `loop.execute`.
+    public var tlsInfo: TLSInfo? {
+        guard let conn, let tls = rf_ws_conn_tls(conn) else { return nil }
+        return TLSInfo(
+            version: String(cString: rf_tls_version(tls)),
+            cipher: String(cString: rf_tls_cipher(tls)),
+            alpn: String(cString: rf_tls_alpn(tls)),
+            resumed: rf_tls_resumed(tls) != 0,
+            path: String(cString: rf_ws_conn_tls_path(conn)))
     }
 
     /// Waits until the connection has ended, however it ends.

@@ -33,7 +33,7 @@ public final class WebSocketServer: @unchecked Sendable {
         on loop: EventLoop,
         handlers: Handlers
     ) async throws -> WebSocketServer {
-        let box = HandlersBox(handlers)
+        let box = HandlersBox(handlers, tls: configuration.tls)
         return try await withCheckedThrowingContinuation { (cont: CheckedContinuation<WebSocketServer, any Error>) in
             loop.execute {
                 var h = rf_ws_conn_handlers()
@@ -94,7 +94,12 @@ public final class WebSocketServer: @unchecked Sendable {
 // @unchecked: immutable; its handlers run on the loop thread only.
 final class HandlersBox: @unchecked Sendable {
     let handlers: WebSocketServer.Handlers
-    init(_ handlers: WebSocketServer.Handlers) { self.handlers = handlers }
+    /// Accepted connections borrow the C context; the box outlives them all.
+    let tls: TLSContext?
+    init(_ handlers: WebSocketServer.Handlers, tls: TLSContext?) {
+        self.handlers = handlers
+        self.tls = tls
+    }
 }
 
 /// One accepted connection. Use it on the loop thread (inside handlers), or

@@ -60,6 +60,9 @@ public struct WebSocketConfiguration: Sendable {
     public var closeTimeout: Duration = .seconds(5)
     /// Subprotocols to offer (client), comma-separated.
     public var protocols: String?
+    /// TLS. Client: the context for wss:// (nil = `TLSContext.defaultClient`,
+    /// the system trust store). Server: set it to serve wss://.
+    public var tls: TLSContext?
 
     public init() {}
 
@@ -68,6 +71,7 @@ public struct WebSocketConfiguration: Sendable {
         c.max_message = maxMessageSize
         c.handshake_timeout_ns = handshakeTimeout.nanoseconds
         c.close_timeout_ns = closeTimeout.nanoseconds
+        c.tls = tls?.ctx
         if let protocols {
             return protocols.withCString { p in
                 c.protocols = p
@@ -83,4 +87,14 @@ extension Duration {
         let (s, atto) = components
         return UInt64(max(0, s)) * 1_000_000_000 + UInt64(max(0, atto) / 1_000_000_000)
     }
+}
+
+/// What TLS negotiated on a connection.
+public struct TLSInfo: Sendable, Equatable {
+    public var version: String
+    public var cipher: String
+    public var alpn: String
+    public var resumed: Bool
+    /// "kernel" (kTLS) or "userspace" (OpenSSL over memory buffers).
+    public var path: String
 }

@@ -15,9 +15,14 @@ struct Demo: AsyncParsableCommand {
             Starts a streaming WebSocket server on 127.0.0.1 and a client on a second
             event loop, and shows messages, rate and throughput until Ctrl-C.
 
+            With --cert and --key the server speaks TLS and the client connects with
+            wss://, trusting --ca-file (by default the certificate itself, which works
+            for a self-signed one).
+
             Examples:
               ringfeed demo
               ringfeed demo --duration 5 --rate 10000
+              ringfeed demo --cert server.pem --key server.key --ca-file ca.pem
             """)
 
     @Option(help: "Stop after this many seconds (default: run until Ctrl-C).")
@@ -29,9 +34,20 @@ struct Demo: AsyncParsableCommand {
     @Flag(help: "Print one summary line at the end instead of a live status line.")
     var quiet = false
 
+    @Option(help: "Serve over TLS with this PEM certificate chain (needs --key).")
+    var cert: String?
+
+    @Option(help: "The PEM private key for --cert.")
+    var key: String?
+
+    @Option(help: "PEM CA bundle the client trusts in TLS mode (default: the --cert file).")
+    var caFile: String?
+
     func validate() throws {
         if let duration, duration <= 0 { throw ValidationError("--duration must be positive") }
         if let rate, rate <= 0 { throw ValidationError("--rate must be positive") }
+        if (cert == nil) != (key == nil) { throw ValidationError("--cert and --key go together") }
+        if caFile != nil && cert == nil { throw ValidationError("--ca-file needs --cert and --key") }
     }
 
     func run() async throws {
@@ -46,26 +62,39 @@ struct Demo: AsyncParsableCommand {
             clientLoop.shutdown()
             serverLoop.shutdown()
         }
+        var serverConfig = WebSocketConfiguration()
+        var clientConfig = WebSocketConfiguration()
+        if let cert, let key {
+            do {
+                serverConfig.tls = try TLSContext.server(certificateFile: cert, keyFile: key)
+                clientConfig.tls = try TLSContext.client(caFile: caFile ?? cert)
+            } catch {
+                throw fail("TLS: \(error) (certificate \(cert), key \(key))")
+            }
+        }
         let streamer = Streamer(loop: serverLoop, rate: rate)
         let server: WebSocketServer
         do {
-            server = try await WebSocketServer.start(on: serverLoop, handlers: streamer.handlers)
+            server = try await WebSocketServer.start(
+                configuration: serverConfig, on: serverLoop, handlers: streamer.handlers)
         } catch {
             throw fail("cannot start the loopback server: \(error)")
         }
         let stats = Stats()
         let ws: WebSocket
+        // Certificates usually name "localhost"; plain ws avoids the ::1 attempt.
+        let url = cert == nil ? "ws://127.0.0.1:\(server.port)/stream" : "wss://localhost:\(server.port)/stream"
         do {
-            ws = try await WebSocket.connect(to: "ws://127.0.0.1:\(server.port)/stream", on: clientLoop) { _, msg in
+            ws = try await WebSocket.connect(to: url, configuration: clientConfig, on: clientLoop) { _, msg in
                 stats.add(bytes: msg.bytes.count)
             }
         } catch {
-            throw fail("cannot connect to the loopback server: \(error)")
+            throw fail("cannot connect to the loopback server at \(url): \(error)")
         }
 
         var stderr = StandardError()
         let interactive = isatty(STDERR_FILENO) != 0 && !quiet
-        print("demo: streaming from ws://127.0.0.1:\(server.port)/stream (receive: \(clientLoop.receiveMode))"
+        print("demo: streaming from \(url) (receive: \(clientLoop.receiveMode))"
               + (duration == nil ? ", Ctrl-C to stop" : ""), to: &stderr)
         let start = ContinuousClock.now
         let finished = StopFlag()

@@ -17,5 +17,7 @@ struct Info: AsyncParsableCommand {
         print("masking:           \(String(cString: rf_ws_mask_impl()))")
         print("utf-8 validation:  \(String(cString: rf_utf8_impl()))")
         print("max message:       \(RF_WS_DEFAULT_MAX_MESSAGE) bytes (default)")
+        let ktls = TLSContext.kernelOffload
+        print("kernel TLS:        " + (ktls.available ? "available" : "not available (\(ktls.reason)); TLS runs in userspace"))
     }
 }

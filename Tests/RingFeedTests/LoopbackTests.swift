@@ -82,8 +82,8 @@ struct LoopbackTests {
         await #expect(throws: RingFeedError.badURL) {
             _ = try await WebSocket.connect(to: "http//nonsense", on: loop) { _, _ in }
         }
-        await #expect(throws: RingFeedError.unsupported) {
-            _ = try await WebSocket.connect(to: "wss://127.0.0.1:1/", on: loop) { _, _ in }
+        await #expect(throws: RingFeedError.badURL) {
+            _ = try await WebSocket.connect(to: "ftp://127.0.0.1:1/", on: loop) { _, _ in }
         }
     }
 }

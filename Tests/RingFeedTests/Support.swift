@@ -85,11 +85,29 @@ final class Inbox: @unchecked Sendable {
 /// Runs `body` with a fresh event loop and the Python `websockets` server
 /// (Tests/interop/peer_server.py) listening on the port it is given; both
 /// are stopped afterwards.
-func withPeerServer(_ body: (_ port: String, _ loop: EventLoop) async throws -> Void) async throws {
-    let peer = try PythonPeer(script: "peer_server.py")
+func withPeerServer(
+    _ arguments: [String] = [], _ body: (_ port: String, _ loop: EventLoop) async throws -> Void
+) async throws {
+    let peer = try PythonPeer(script: "peer_server.py", arguments: arguments)
     defer { peer.stop() }
     let port = peer.readLine()
     let loop = try EventLoop()
     defer { loop.shutdown() }
     try await body(port, loop)
 }
+
+/// Test certificates made by Tests/c/make_test_certs.sh (a CA, a server
+/// certificate for localhost and 127.0.0.1, a wrong CA, a certificate for
+/// another name, an expired one), generated once per test process.
+let testCerts: String = {
+    let dir = repoRoot.appendingPathComponent(".build/test-certs").path
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/bin/sh")
+    p.arguments = [repoRoot.appendingPathComponent("Tests/c/make_test_certs.sh").path, dir]
+    try! p.run()
+    p.waitUntilExit()
+    precondition(p.terminationStatus == 0, "make_test_certs.sh failed")
+    return dir
+}()
+
+func cert(_ name: String) -> String { "\(testCerts)/\(name)" }

@@ -33,8 +33,12 @@ typedef struct rf_tls_ctx_config {
 } rf_tls_ctx_config;
 
 /* Returns 0, RF_EINVAL, RF_ENOMEM or RF_ETLS_CONFIG (a file that does not
- * load; rf_tls_ctx_error() says which and why). TLS 1.2 is the minimum. */
+ * load; rf_tls_ctx_error() says which and why). TLS 1.2 is the minimum.
+ * On RF_ETLS_CONFIG *out is still set, to a context that only carries that
+ * message (rf_tls_create refuses it with RF_ESTATE): read the error, then
+ * rf_tls_ctx_destroy it. On any other error *out is NULL. */
 int rf_tls_ctx_create(rf_tls_ctx **out, const rf_tls_ctx_config *cfg);
+/* Connections keep their context alive, so it may be destroyed before them. */
 void rf_tls_ctx_destroy(rf_tls_ctx *ctx);
 /* The last configuration error as one line, "" if none. */
 const char *rf_tls_ctx_error(const rf_tls_ctx *ctx);

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "ringfeed/loop.h"
+#include "ringfeed/tls.h"
 #include "ringfeed/ws.h"
 
 #ifdef __cplusplus
@@ -29,6 +30,12 @@ typedef struct rf_ws_conn_config {
     uint64_t close_timeout_ns;     /* wait for the peer's close frame / EOF; 0 = 5 s */
     const char *protocols;         /* client: Sec-WebSocket-Protocol offer, or NULL */
     const char *extra_headers;     /* client: raw "Name: value\r\n" lines, or NULL */
+    /* TLS. Client: the context for wss:// URLs; NULL gives the connection a
+     * private default one (system trust store, so no session resumption
+     * across connections: share a context to get it). Server: when set, every
+     * accepted connection speaks TLS first. Not owned; must outlive the
+     * connections that use it. */
+    rf_tls_ctx *tls;
 } rf_ws_conn_config;
 
 typedef struct rf_ws_conn_handlers {
@@ -46,9 +53,9 @@ typedef struct rf_ws_conn_handlers {
     void (*on_close)(rf_ws_conn *c, void *ctx, int code, int error);
 } rf_ws_conn_handlers;
 
-/* Opens a client connection to a ws:// URL (wss:// gives RF_EUNSUPPORTED
- * until TLS lands). cfg may be NULL. Returns 0 with *out set (outcome via
- * callbacks), or a negative code with no callback. */
+/* Opens a client connection to a ws:// or wss:// URL. cfg may be NULL.
+ * Returns 0 with *out set (outcome via callbacks), or a negative code with no
+ * callback. TLS failures arrive as on_close errors (RF_ETLS_*). */
 int rf_ws_connect(rf_loop *loop, const char *url, const rf_ws_conn_config *cfg,
                   const rf_ws_conn_handlers *h, void *ctx, rf_ws_conn **out);
 
@@ -75,6 +82,12 @@ void rf_ws_conn_set_ctx(rf_ws_conn *c, void *ctx);
 size_t rf_ws_conn_pending(const rf_ws_conn *c);
 /* The path the client asked for (server role), "" otherwise. */
 const char *rf_ws_conn_path(const rf_ws_conn *c);
+/* The connection's TLS state (version, cipher, resumption, last error), or
+ * NULL on a plain connection. */
+const rf_tls *rf_ws_conn_tls(const rf_ws_conn *c);
+/* "kernel" when TLS records are offloaded to the kernel (kTLS), "userspace"
+ * when OpenSSL handles them, "none" on a plain connection. */
+const char *rf_ws_conn_tls_path(const rf_ws_conn *c);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,115 @@
+/* The TLS pump between a loop connection and its owner.
+ *
+ * Decrypted bytes land in one reused buffer that the owner may modify in
+ * place (the frame parser unmasks there), so TLS adds one decrypt copy per
+ * byte and no allocation per record. Ciphertext is copied straight into the
+ * connection's send buffer. */
+#include "tls_stream.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "grow.h"
+#include "ringfeed/error.h"
+
+#define PLAIN_BUFFER (64u * 1024u) /* several 16 KiB records per pass */
+
+static int flush(rf__tls_stream *s)
+{
+    size_t n = rf_tls_output_pending(s->tls);
+    if (n == 0)
+        return 0;
+    uint8_t *dst = rf_conn_reserve(s->tcp, n);
+    if (dst == NULL)
+        return RF_ENOMEM;
+    return rf_conn_commit(s->tcp, rf_tls_take_output(s->tls, dst, n));
+}
+
+int rf__tls_stream_start(rf__tls_stream *s, rf_conn *tcp, rf_tls_ctx *ctx, int server,
+                         const char *host, uint16_t port, const rf__tls_stream_handlers *h,
+                         void *hctx)
+{
+    s->tcp = tcp;
+    s->h = *h;
+    s->hctx = hctx;
+    s->ctx = ctx;
+    if (s->ctx == NULL) {
+        rf_tls_ctx_config cfg = {.server = server};
+        int rc = rf_tls_ctx_create(&s->ctx, &cfg);
+        s->ctx_owned = s->ctx != NULL; /* set even on RF_ETLS_CONFIG: free it later */
+        if (rc != 0)
+            return rc;
+    }
+    if ((s->plain = malloc(PLAIN_BUFFER)) == NULL)
+        return RF_ENOMEM;
+    s->plain_cap = PLAIN_BUFFER;
+    int rc = rf_tls_create(&s->tls, s->ctx, host, port);
+    if (rc != 0)
+        return rc;
+    rc = rf_tls_handshake(s->tls);
+    if (rc != 0 && rc != RF_EAGAIN)
+        return rc;
+    return flush(s);
+}
+
+int rf__tls_stream_data(rf__tls_stream *s, const uint8_t *data, size_t len)
+{
+    int rc = rf_tls_feed(s->tls, data, len);
+    if (rc != 0)
+        return rc;
+    if (!s->established) {
+        rc = rf_tls_handshake(s->tls);
+        int frc = flush(s);
+        if (rc == RF_EAGAIN)
+            return frc;
+        if (rc != 0)
+            return rc;
+        s->established = 1;
+        s->h.on_established(s->hctx);
+    }
+    for (;;) {
+        int n = rf_tls_read(s->tls, s->plain, s->plain_cap);
+        if (n <= 0) {
+            int frc = flush(s); /* reads can produce output (key updates) */
+            return n < 0 ? n : frc;
+        }
+        if (s->h.on_plain(s->hctx, s->plain, (size_t)n) != 0)
+            return flush(s);
+    }
+}
+
+uint8_t *rf__tls_stream_reserve(rf__tls_stream *s, size_t n)
+{
+    return rf__grow(&s->tx, &s->tx_cap, n, SIZE_MAX) == 0 ? s->tx : NULL;
+}
+
+int rf__tls_stream_commit(rf__tls_stream *s, size_t n)
+{
+    int rc = rf_tls_write(s->tls, s->tx, n);
+    return rc != 0 ? rc : flush(s);
+}
+
+int rf__tls_stream_write(rf__tls_stream *s, const void *data, size_t n)
+{
+    uint8_t *p = rf__tls_stream_reserve(s, n);
+    if (p == NULL)
+        return RF_ENOMEM;
+    memcpy(p, data, n);
+    return rf__tls_stream_commit(s, n);
+}
+
+void rf__tls_stream_close_notify(rf__tls_stream *s)
+{
+    if (s->tls != NULL && s->established && rf_tls_shutdown(s->tls) == 0)
+        (void)flush(s);
+}
+
+void rf__tls_stream_free(rf__tls_stream *s)
+{
+    rf_tls_destroy(s->tls);
+    if (s->ctx_owned)
+        rf_tls_ctx_destroy(s->ctx);
+    free(s->plain);
+    free(s->tx);
+    memset(s, 0, sizeof *s);
+}
