@@ -49,40 +49,48 @@ int rf__http_body_start(rf_http_response *r)
     return 0;
 }
 
-static int inflate_some(rf_http_response *r)
+/* Inflates until zlib wants more input. A call that fills the output may
+ * hold decoded bytes back even after taking all the input, so output space
+ * is offered again until some is left unused; only then is the state the
+ * same as if the input had come in any other split. */
+static int inflate_run(rf_http_response *r)
 {
     z_stream *z = &r->z;
-    uint8_t probe;
-    if (r->body_len == r->body_cap && r->body_cap < r->max_body) {
-        int e = rf__grow(&r->body, &r->body_cap, r->body_cap + 1, r->max_body);
-        if (e)
-            return e;
-    }
-    /* At the limit, a one-byte scratch output tells "more is coming" (too
-     * big) from "the rest is trailer or an empty block" (fine). */
-    int full = r->body_len == r->body_cap;
-    size_t space = full ? 1 : r->body_cap - r->body_len;
-    z->next_out = full ? &probe : r->body + r->body_len;
-    z->avail_out = space > UINT_MAX ? UINT_MAX : (uInt)space;
-    uInt in_before = z->avail_in;
-    int ret = inflate(z, Z_NO_FLUSH);
-    size_t made = space - z->avail_out;
-    if (full && made)
-        return RF_EHTTP_BODY_TOOBIG;
-    r->body_len += made;
-    switch (ret) {
-    case Z_STREAM_END:
-        r->z_end = 1;
-        return 0;
-    case Z_OK:
-    case Z_BUF_ERROR:
-        /* Neither can happen without progress while input and output
-         * space remain; refusing rather than spinning is the safe reading. */
-        return made || z->avail_in != in_before ? 0 : RF_EHTTP_GZIP;
-    case Z_MEM_ERROR:
-        return RF_ENOMEM;
-    default:
-        return RF_EHTTP_GZIP;
+    for (;;) {
+        if (r->body_len == r->body_cap && r->body_cap < r->max_body) {
+            int e = rf__grow(&r->body, &r->body_cap, r->body_cap + 1, r->max_body);
+            if (e)
+                return e;
+        }
+        /* At the limit, a one-byte scratch output tells "more is coming"
+         * (too big) from "the rest is trailer or an empty block" (fine). */
+        uint8_t probe;
+        int full = r->body_len == r->body_cap;
+        size_t space = full ? 1 : r->body_cap - r->body_len;
+        z->next_out = full ? &probe : r->body + r->body_len;
+        z->avail_out = space > UINT_MAX ? UINT_MAX : (uInt)space;
+        size_t offered = z->avail_out;
+        int ret = inflate(z, Z_NO_FLUSH);
+        size_t made = offered - z->avail_out;
+        if (full && made)
+            return RF_EHTTP_BODY_TOOBIG;
+        r->body_len += made;
+        switch (ret) {
+        case Z_STREAM_END:
+            r->z_end = 1;
+            return 0;
+        case Z_OK:
+        case Z_BUF_ERROR: /* no progress possible: input is exhausted */
+            break;
+        case Z_MEM_ERROR:
+            return RF_ENOMEM;
+        default:
+            return RF_EHTTP_GZIP;
+        }
+        /* Each pass round the loop made at least a byte, and the body is
+         * bounded, so this ends. */
+        if (z->avail_out != 0)
+            return 0;
     }
 }
 
@@ -115,12 +123,12 @@ static int put(rf_http_response *r, const uint8_t *p, size_t n)
         uInt chunk = n > UINT_MAX ? UINT_MAX : (uInt)n;
         r->z.next_in = (Bytef *)(uintptr_t)p;
         r->z.avail_in = chunk;
-        while (r->z.avail_in > 0 && !r->z_end) {
-            int e = inflate_some(r);
-            if (e)
-                return e;
-        }
+        int e = inflate_run(r);
+        if (e)
+            return e;
         size_t took = chunk - r->z.avail_in;
+        if (took == 0 && !r->z_end) /* zlib promises this cannot happen */
+            return RF_EHTTP_GZIP;
         p += took;
         n -= took;
     }

@@ -13,6 +13,7 @@
 #include "ringfeed/error.h"
 
 #define PLAIN_BUFFER (64u * 1024u) /* several 16 KiB records per pass */
+#define SEAL_AT (16u * 1024u)      /* a full TLS record: encrypt at once */
 
 static int flush(rf__tls_stream *s)
 {
@@ -80,13 +81,44 @@ int rf__tls_stream_data(rf__tls_stream *s, const uint8_t *data, size_t len)
 
 uint8_t *rf__tls_stream_reserve(rf__tls_stream *s, size_t n)
 {
-    return rf__grow(&s->tx, &s->tx_cap, n, SIZE_MAX) == 0 ? s->tx : NULL;
+    if (rf__grow(&s->tx, &s->tx_cap, s->tx_len + n, SIZE_MAX) != 0)
+        return NULL;
+    return s->tx + s->tx_len;
+}
+
+int rf__tls_stream_seal(rf__tls_stream *s)
+{
+    if (s->seal != NULL) {
+        rf_timer_cancel(s->seal);
+        s->seal = NULL;
+    }
+    if (s->tx_len == 0)
+        return 0;
+    int rc = rf_tls_write(s->tls, s->tx, s->tx_len);
+    s->tx_len = 0;
+    return rc != 0 ? rc : flush(s);
+}
+
+static void seal_later(rf_loop *loop, void *arg)
+{
+    rf__tls_stream *s = arg;
+    s->seal = NULL;
+    if (rf__tls_stream_seal(s) != 0)
+        rf_conn_close(s->tcp); /* the owner learns of it through on_close */
 }
 
 int rf__tls_stream_commit(rf__tls_stream *s, size_t n)
 {
-    int rc = rf_tls_write(s->tls, s->tx, n);
-    return rc != 0 ? rc : flush(s);
+    s->tx_len += n;
+    if (s->tx_len >= SEAL_AT)
+        return rf__tls_stream_seal(s);
+    /* A zero-delay timer completes after the completions of this pass, so
+     * everything written in it is sealed together. */
+    if (s->seal == NULL && rf_timer_start(rf_conn_loop(s->tcp), 0, seal_later, s, &s->seal) != 0) {
+        s->seal = NULL;
+        return rf__tls_stream_seal(s);
+    }
+    return 0;
 }
 
 int rf__tls_stream_write(rf__tls_stream *s, const void *data, size_t n)
@@ -100,12 +132,17 @@ int rf__tls_stream_write(rf__tls_stream *s, const void *data, size_t n)
 
 void rf__tls_stream_close_notify(rf__tls_stream *s)
 {
-    if (s->tls != NULL && s->established && rf_tls_shutdown(s->tls) == 0)
+    if (s->tls == NULL || !s->established)
+        return;
+    (void)rf__tls_stream_seal(s);
+    if (rf_tls_shutdown(s->tls) == 0)
         (void)flush(s);
 }
 
 void rf__tls_stream_free(rf__tls_stream *s)
 {
+    if (s->seal != NULL)
+        rf_timer_cancel(s->seal);
     rf_tls_destroy(s->tls);
     if (s->ctx_owned)
         rf_tls_ctx_destroy(s->ctx);

@@ -27,7 +27,9 @@ typedef struct rf__tls_stream {
     uint8_t *plain;      /* decrypted bytes, one buffer reused */
     size_t plain_cap;
     uint8_t *tx;         /* plaintext staged for encryption */
+    size_t tx_len;
     size_t tx_cap;
+    rf_timer *seal;      /* encrypts what was staged, once per loop pass */
     rf__tls_stream_handlers h;
     void *hctx;
 } rf__tls_stream;
@@ -42,12 +44,17 @@ int rf__tls_stream_start(rf__tls_stream *s, rf_conn *tcp, rf_tls_ctx *ctx, int s
  * or the RF_ETLS_* / RF_ENOMEM error that ended the session. */
 int rf__tls_stream_data(rf__tls_stream *s, const uint8_t *data, size_t len);
 
-/* Plaintext out: reserve/commit (no extra copy for the caller), or write. */
+/* Plaintext out: reserve/commit (no extra copy for the caller), or write.
+ * Small writes are staged and encrypted together at the end of the loop's
+ * pass (or once a full record's worth is staged), so a burst of messages
+ * becomes a few 16 KiB records instead of one record each. */
 uint8_t *rf__tls_stream_reserve(rf__tls_stream *s, size_t n);
 int rf__tls_stream_commit(rf__tls_stream *s, size_t n);
 int rf__tls_stream_write(rf__tls_stream *s, const void *data, size_t n);
+/* Encrypts what is staged now (before closing, or when latency matters). */
+int rf__tls_stream_seal(rf__tls_stream *s);
 
-/* Queues close_notify (after the handshake only). */
+/* Seals, then queues close_notify (after the handshake only). */
 void rf__tls_stream_close_notify(rf__tls_stream *s);
 void rf__tls_stream_free(rf__tls_stream *s);
 

@@ -65,6 +65,8 @@ void rf__ws_conn_end(rf_ws_conn *c, int error, int graceful)
     cancel_timer(c);
     if (c->tcp == NULL)
         return;
+    if (graceful && c->use_tls)
+        (void)rf__tls_stream_seal(&c->tls); /* staged frames go out first */
     if (graceful)
         rf_conn_close_graceful(c->tcp, c->cfg.close_timeout_ns);
     else

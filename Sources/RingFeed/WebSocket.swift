@@ -66,8 +66,14 @@ public final class WebSocket: @unchecked Sendable {
                     let ws = WebSocket.from(ctx)
                     ws.onPong?(ws, UnsafeRawBufferPointer(start: data, count: len))
                 }
-                handlers.on_close = { _, ctx, code, error in
-                    Unmanaged<WebSocket>.fromOpaque(ctx!).takeRetainedValue().handleClose(code, error)
+                handlers.on_close = { conn, ctx, code, error in
+                    // The connection is freed after this returns: read TLS's reason now.
+                    var detail: String?
+                    if error != 0, let conn, let tls = rf_ws_conn_tls(conn) {
+                        let text = String(cString: rf_tls_error(tls))
+                        detail = text.isEmpty ? nil : text
+                    }
+                    Unmanaged<WebSocket>.fromOpaque(ctx!).takeRetainedValue().handleClose(code, error, detail)
                 }
                 var conn: OpaquePointer?
                 let rc = configuration.withCConfig { cfg in
@@ -101,8 +107,9 @@ public final class WebSocket: @unchecked Sendable {
         onMessage(self, view)
     }
 
-    private func handleClose(_ code: Int32, _ error: Int32) {
-        let info = WebSocketCloseInfo(code: Int(code), error: error == 0 ? nil : RingFeedError(code: error))
+    private func handleClose(_ code: Int32, _ error: Int32, _ detail: String?) {
+        let info = WebSocketCloseInfo(
+            code: Int(code), error: error == 0 ? nil : RingFeedError(code: error, detail: detail))
         conn = nil
         closeInfo = info
         if let cont = openContinuation {

@@ -109,6 +109,22 @@ struct TLSTests {
         }
     }
 
+    @Test("TLS failures explain themselves in one line")
+    func errorDetail() async throws {
+        try await withPeerServer(["--tls", cert("other.pem"), cert("other.key")]) { port, loop in
+            do {
+                _ = try await WebSocket.connect(
+                    to: "wss://localhost:\(port)/", configuration: try clientConfig(), on: loop) { _, _ in }
+                Issue.record("connected despite a certificate for another name")
+            } catch let error as RingFeedError {
+                #expect(error == .tlsHostname)
+                #expect(error.description.hasPrefix("TLS certificate does not match the host name: "))
+                #expect(error.description.contains("hostname mismatch"))
+                #expect(!error.description.contains("\n"))
+            }
+        }
+    }
+
     @Test("an unknown CA fails with tlsUntrusted")
     func wrongCA() async throws {
         try await expectFailure(.tlsUntrusted, url: { "wss://localhost:\($0)/" },
