@@ -154,8 +154,8 @@ fuzz-replay: $(FUZZERS)
 
 # ---- benchmarks ------------------------------------------------------------
 
-# bench_ingest counts the receiving thread's allocations by wrapping malloc.
-$(BUILD)/bench/bench_ingest: BENCH_LDFLAGS := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc
+# The ingest benchmarks count the receiving thread's allocations by wrapping malloc.
+$(BUILD)/bench/bench_ingest $(BUILD)/bench/bench_tls_ingest: BENCH_LDFLAGS := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc
 
 $(BUILD)/bench/%: bench/%.c bench/bench.h $(LIB)
 	@mkdir -p $(@D)

@@ -33,7 +33,7 @@ static int rf_bench_cmp_double(const void *a, const void *b)
 /* Runs fn(ctx) once to warm up, then `runs` times, and returns the median
  * wall time of one run in ns. The median, not the mean: the machines these
  * run on are shared and a preempted run is an outlier, not a signal. */
-static double rf_bench_median_ns(int runs, void (*fn)(void *ctx), void *ctx)
+static inline double rf_bench_median_ns(int runs, void (*fn)(void *ctx), void *ctx)
 {
     double t[RF_BENCH_MAX_RUNS];
     if (runs > RF_BENCH_MAX_RUNS) runs = RF_BENCH_MAX_RUNS;

@@ -12,40 +12,6 @@
 #include "http_internal.h"
 #include "ringfeed/error.h"
 
-static int eq_ci(rf_str a, const char *lit)
-{
-    size_t n = strlen(lit);
-    if (a.len != n)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (rf__http_lower((unsigned char)a.ptr[i]) != rf__http_lower((unsigned char)lit[i]))
-            return 0;
-    return 1;
-}
-
-/* Next non-empty element of a comma-separated list, trimmed (RFC 9110 5.6.1
- * asks recipients to skip empty elements). */
-static int list_next(rf_str *s, rf_str *item)
-{
-    const char *p = s->ptr, *e = s->ptr + s->len;
-    while (p < e && (rf__http_is_ows((unsigned char)*p) || *p == ','))
-        p++;
-    if (p == e)
-        return 0;
-    const char *t = p;
-    while (p < e && *p != ',')
-        p++;
-    const char *q = p;
-    while (q > t && rf__http_is_ows((unsigned char)q[-1]))
-        q--;
-    *item = (rf_str){t, (size_t)(q - t)};
-    *s = (rf_str){p, (size_t)(e - p)};
-    return 1;
-}
-
-/* "HTTP/1." DIGIT SP 3DIGIT [SP reason]. The SP before an empty reason is
- * optional because real servers drop it (as in ws_handshake.c). Returns the
- * minor version or -1. */
 static int status_line(rf_http_response *r, const char *p, size_t n)
 {
     if (n < 12 || memcmp(p, "HTTP/1.", 7) != 0 || p[7] < '0' || p[7] > '9' || p[8] != ' ')
@@ -100,7 +66,7 @@ static int content_length(rf_str v, int *seen, uint64_t *out)
 {
     rf_str item;
     int any = 0;
-    while (list_next(&v, &item)) {
+    while (rf__http_list_next(&v, &item)) {
         uint64_t x = 0;
         for (size_t i = 0; i < item.len; i++) {
             unsigned d = (unsigned char)item.ptr[i] - '0';
@@ -132,32 +98,32 @@ static int scan_fields(rf_http_response *r, framing_info *fi)
     const rf__http_field *f = (const rf__http_field *)(const void *)r->fields;
     for (size_t i = 0; i < r->nfields; i++) {
         rf_str v = f[i].value, item;
-        if (eq_ci(f[i].name, "Connection")) {
-            while (list_next(&v, &item)) {
-                fi->ka_close |= eq_ci(item, "close");
-                fi->ka_keep |= eq_ci(item, "keep-alive");
+        if (rf__http_eq_ci(f[i].name, "Connection")) {
+            while (rf__http_list_next(&v, &item)) {
+                fi->ka_close |= rf__http_eq_ci(item, "close");
+                fi->ka_keep |= rf__http_eq_ci(item, "keep-alive");
             }
-        } else if (eq_ci(f[i].name, "Transfer-Encoding")) {
+        } else if (rf__http_eq_ci(f[i].name, "Transfer-Encoding")) {
             fi->te = 1;
-            while (list_next(&v, &item)) {
-                int ch = eq_ci(item, "chunked");
+            while (rf__http_list_next(&v, &item)) {
+                int ch = rf__http_eq_ci(item, "chunked");
                 fi->te_items++;
                 fi->te_chunked += ch;
                 fi->te_other += !ch;
                 fi->te_last_chunked = ch;
             }
-        } else if (eq_ci(f[i].name, "Content-Length")) {
+        } else if (rf__http_eq_ci(f[i].name, "Content-Length")) {
             int e = content_length(v, &fi->cl, &fi->length);
             if (e)
                 return e;
-        } else if (eq_ci(f[i].name, "Content-Encoding")) {
-            while (list_next(&v, &item)) {
-                if (eq_ci(item, "identity"))
+        } else if (rf__http_eq_ci(f[i].name, "Content-Encoding")) {
+            while (rf__http_list_next(&v, &item)) {
+                if (rf__http_eq_ci(item, "identity"))
                     continue;
                 fi->codings++;
-                if (eq_ci(item, "gzip") || eq_ci(item, "x-gzip"))
+                if (rf__http_eq_ci(item, "gzip") || rf__http_eq_ci(item, "x-gzip"))
                     fi->coding = RF__HTTP_GZIP;
-                else if (eq_ci(item, "deflate"))
+                else if (rf__http_eq_ci(item, "deflate"))
                     fi->coding = RF__HTTP_DEFLATE;
                 else
                     fi->unknown_coding = 1;

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <zlib.h>
 
+#include "http_syntax.h"
 #include "ringfeed/http.h"
 
 enum rf__http_state { RF__HTTP_HEAD, RF__HTTP_BODY, RF__HTTP_DONE, RF__HTTP_ERROR };
@@ -57,50 +58,5 @@ int rf__http_head_feed(rf_http_response *r, const uint8_t *p, size_t n, size_t *
 int rf__http_body_start(rf_http_response *r); /* after the head chose framing and coding */
 int rf__http_body_feed(rf_http_response *r, const uint8_t *p, size_t n, size_t *used);
 int rf__http_body_finish(rf_http_response *r); /* the framing says the body ended */
-
-/* ---- characters ---- */
-
-static inline int rf__http_is_tchar(unsigned char c)
-{
-    if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
-        return 1;
-    switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
-    case '-': case '.': case '^': case '_': case '`': case '|': case '~':
-        return 1;
-    default:
-        return 0;
-    }
-}
-
-static inline int rf__http_is_ows(unsigned char c) { return c == ' ' || c == '\t'; }
-
-/* field-vchar, obs-text, SP and HTAB: every byte but CTLs and DEL, which is
- * what keeps CR, LF and NUL out of every view handed back. */
-static inline int rf__http_is_field_char(unsigned char c) { return c == '\t' || (c >= 0x20 && c != 0x7f); }
-
-static inline int rf__http_lower(int c) { return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c; }
-
-/* A header line without its CRLF: token ":" OWS value OWS, nothing before
- * the colon but the name (so no obs-fold and no space before the colon). */
-static inline int rf__http_field_parse(const char *p, size_t n, rf_str *name, rf_str *value)
-{
-    const char *e = p + n, *c = p;
-    while (c < e && rf__http_is_tchar((unsigned char)*c))
-        c++;
-    if (c == p || c == e || *c != ':')
-        return -1;
-    for (const char *q = c + 1; q < e; q++)
-        if (!rf__http_is_field_char((unsigned char)*q))
-            return -1;
-    const char *v = c + 1;
-    while (v < e && rf__http_is_ows((unsigned char)*v))
-        v++;
-    while (e > v && rf__http_is_ows((unsigned char)e[-1]))
-        e--;
-    *name = (rf_str){p, (size_t)(c - p)};
-    *value = (rf_str){v, (size_t)(e - v)};
-    return 0;
-}
 
 #endif

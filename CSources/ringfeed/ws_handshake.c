@@ -9,6 +9,7 @@
 #include "ringfeed/ws_handshake.h"
 
 #include "base64.h"
+#include "http_syntax.h"
 #include "random.h"
 #include "ringfeed/error.h"
 #include "sha1.h"
@@ -52,19 +53,6 @@ static int key_valid(const char *p, size_t n)
 
 /* ---- characters and views (RFC 9110 / 9112 grammar) ---- */
 
-static int is_tchar(unsigned char c)
-{
-    if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
-        return 1;
-    return c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
-
-static int is_ows(char c) { return c == ' ' || c == '\t'; }
-
-/* field-vchar plus SP/HTAB: every byte but CTLs and DEL; this is what keeps
- * CR, LF and NUL out of every view handed back. */
-static int is_field_char(unsigned char c) { return c == '\t' || (c >= 0x20 && c != 0x7f); }
-
 static int is_vchar(unsigned char c) { return c > 0x20 && c < 0x7f; }
 
 static int all_chars(const char *p, size_t n, int (*ok)(unsigned char))
@@ -75,22 +63,9 @@ static int all_chars(const char *p, size_t n, int (*ok)(unsigned char))
     return 1;
 }
 
-static char lower(char c) { return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c; }
-
 static int eq(rf_str a, const char *lit)
 {
     return a.len == strlen(lit) && memcmp(a.ptr, lit, a.len) == 0;
-}
-
-static int eq_ci(rf_str a, const char *lit)
-{
-    size_t n = strlen(lit);
-    if (a.len != n)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (lower(a.ptr[i]) != lower(lit[i]))
-            return 0;
-    return 1;
 }
 
 static int same(rf_str a, rf_str b) { return a.len == b.len && memcmp(a.ptr, b.ptr, a.len) == 0; }
@@ -99,45 +74,25 @@ static rf_str cstr(const char *s) { return (rf_str){s, strlen(s)}; }
 
 /* ---- comma-separated lists ---- */
 
-/* Next non-empty element, trimmed. Empty elements ("a, ,b") are skipped, as
- * RFC 9110 5.6.1 asks of recipients. */
-static int list_next(rf_str *s, rf_str *item)
-{
-    const char *p = s->ptr, *e = s->ptr + s->len;
-    while (p < e && (is_ows(*p) || *p == ','))
-        p++;
-    if (p == e)
-        return 0;
-    const char *t = p;
-    while (p < e && *p != ',')
-        p++;
-    const char *q = p;
-    while (q > t && is_ows(q[-1]))
-        q--;
-    *item = (rf_str){t, (size_t)(q - t)};
-    *s = (rf_str){p, (size_t)(e - p)};
-    return 1;
-}
-
 static int list_has_ci(rf_str list, const char *token)
 {
     rf_str item;
-    while (list_next(&list, &item))
-        if (eq_ci(item, token))
+    while (rf__http_list_next(&list, &item))
+        if (rf__http_eq_ci(item, token))
             return 1;
     return 0;
 }
 
 static const char *skip_ows(const char *p, const char *e)
 {
-    while (p < e && is_ows(*p))
+    while (p < e && rf__http_is_ows((unsigned char)*p))
         p++;
     return p;
 }
 
 static const char *skip_token(const char *p, const char *e)
 {
-    while (p < e && is_tchar((unsigned char)*p))
+    while (p < e && rf__http_is_tchar((unsigned char)*p))
         p++;
     return p;
 }
@@ -162,7 +117,7 @@ static const char *skip_quoted(const char *p, const char *e)
 static int ext_next(rf_str *s, rf_str *name)
 {
     const char *p = s->ptr, *e = s->ptr + s->len, *t;
-    while (p < e && (is_ows(*p) || *p == ','))
+    while (p < e && (rf__http_is_ows((unsigned char)*p) || *p == ','))
         p++;
     if (p == e)
         return 0;
@@ -228,7 +183,7 @@ static int protocol_offered(rf_str got, const char *offer)
     if (!offer)
         return 0;
     rf_str rest = cstr(offer), item;
-    while (list_next(&rest, &item))
+    while (rf__http_list_next(&rest, &item))
         if (same(item, got))
             return 1;
     return 0;
@@ -269,18 +224,7 @@ static rf_str head_line(head *h)
  * servers; clients get the same rule since nothing legitimate needs it. */
 static int head_field(rf_str line, rf_str *name, rf_str *value)
 {
-    const char *p = line.ptr, *e = line.ptr + line.len;
-    const char *colon = skip_token(p, e);
-    if (colon == p || colon == e || *colon != ':')
-        return RF_EHS_MALFORMED;
-    if (!all_chars(colon + 1, (size_t)(e - colon - 1), is_field_char))
-        return RF_EHS_MALFORMED;
-    const char *v = skip_ows(colon + 1, e);
-    while (e > v && is_ows(e[-1]))
-        e--;
-    *name = (rf_str){p, (size_t)(colon - p)};
-    *value = (rf_str){v, (size_t)(e - v)};
-    return 0;
+    return rf__http_field_parse(line.ptr, line.len, name, value) == 0 ? 0 : RF_EHS_MALFORMED;
 }
 
 /* "HTTP/" DIGIT "." DIGIT: 1 for 1.1 or later, 0 for earlier, -1 if not a version. */
@@ -308,7 +252,7 @@ static int status_line(rf_str line, rf_ws_client_response *out, int *v11)
     if (line.len > 12 && p[12] != ' ')
         return RF_EHS_MALFORMED;
     size_t r = line.len > 12 ? 13 : 12;
-    if (!all_chars(p + r, line.len - r, is_field_char))
+    if (!all_chars(p + r, line.len - r, rf__http_is_field_char))
         return RF_EHS_MALFORMED;
     out->status = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
     out->reason = (rf_str){p + r, line.len - r};
@@ -357,17 +301,17 @@ int rf_ws_client_response_parse(const uint8_t *buf, size_t len, const char *key,
     while ((line = head_line(&h)).len) {
         if (head_field(line, &name, &value))
             return RF_EHS_MALFORMED;
-        if (eq_ci(name, "Upgrade")) {
+        if (rf__http_eq_ci(name, "Upgrade")) {
             upgrade |= list_has_ci(value, "websocket");
-        } else if (eq_ci(name, "Connection")) {
+        } else if (rf__http_eq_ci(name, "Connection")) {
             connection |= list_has_ci(value, "upgrade");
-        } else if (eq_ci(name, "Sec-WebSocket-Accept")) {
+        } else if (rf__http_eq_ci(name, "Sec-WebSocket-Accept")) {
             n_accept++;
             accept = value;
-        } else if (eq_ci(name, "Sec-WebSocket-Extensions")) {
+        } else if (rf__http_eq_ci(name, "Sec-WebSocket-Extensions")) {
             n_ext++;
             out->extensions = value;
-        } else if (eq_ci(name, "Sec-WebSocket-Protocol")) {
+        } else if (rf__http_eq_ci(name, "Sec-WebSocket-Protocol")) {
             n_proto++;
             out->protocol = value;
         }
@@ -447,7 +391,7 @@ static int extra_valid(const char *s)
     return 1;
 }
 
-static int value_valid(const char *s) { return all_chars(s, strlen(s), is_field_char); }
+static int value_valid(const char *s) { return all_chars(s, strlen(s), rf__http_is_field_char); }
 
 static void compose_request(sink *o, const rf_ws_client_request *req, const char *path)
 {
@@ -516,29 +460,29 @@ int rf_ws_server_request_parse(const uint8_t *buf, size_t len, rf_ws_server_requ
     while ((line = head_line(&h)).len) {
         if (head_field(line, &name, &value))
             return RF_EHS_MALFORMED;
-        if (eq_ci(name, "Host")) {
+        if (rf__http_eq_ci(name, "Host")) {
             n_host++;
             out->host = value;
-        } else if (eq_ci(name, "Upgrade")) {
+        } else if (rf__http_eq_ci(name, "Upgrade")) {
             upgrade |= list_has_ci(value, "websocket");
-        } else if (eq_ci(name, "Connection")) {
+        } else if (rf__http_eq_ci(name, "Connection")) {
             connection |= list_has_ci(value, "upgrade");
-        } else if (eq_ci(name, "Sec-WebSocket-Version")) {
+        } else if (rf__http_eq_ci(name, "Sec-WebSocket-Version")) {
             n_version++;
             version = value;
-        } else if (eq_ci(name, "Sec-WebSocket-Key")) {
+        } else if (rf__http_eq_ci(name, "Sec-WebSocket-Key")) {
             n_key++;
             out->key = value;
-        } else if (eq_ci(name, "Origin")) {
+        } else if (rf__http_eq_ci(name, "Origin")) {
             n_origin++;
             out->origin = value;
-        } else if (eq_ci(name, "Sec-WebSocket-Protocol")) {
+        } else if (rf__http_eq_ci(name, "Sec-WebSocket-Protocol")) {
             /* This and Extensions may repeat in a request (RFC 6455 11.3.2,
              * 11.3.4) but a view holds one line: keep the first non-empty
              * one. Dropping later offers is safe; a server may decline any. */
             if (!out->protocols.len)
                 out->protocols = value;
-        } else if (eq_ci(name, "Sec-WebSocket-Extensions")) {
+        } else if (rf__http_eq_ci(name, "Sec-WebSocket-Extensions")) {
             if (!out->extensions.len)
                 out->extensions = value;
         }
@@ -581,7 +525,7 @@ int rf_ws_server_response_write(char *buf, size_t cap, const rf_str *key, const 
         return RF_EINVAL;
     /* The client compares the chosen protocol byte for byte with one it
      * offered, and offers are tokens. */
-    if (protocol && !all_chars(protocol, strlen(protocol), is_tchar))
+    if (protocol && !all_chars(protocol, strlen(protocol), rf__http_is_tchar))
         return RF_EINVAL;
     char accept[RF_WS_ACCEPT_LEN + 1];
     rf_ws_accept_for_key(key->len ? key->ptr : "", key->len, accept);
