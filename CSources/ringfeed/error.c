@@ -62,6 +62,12 @@ const char *rf_strerror(int code)
     case RF_EHTTP_GZIP: return "HTTP body does not decompress (gzip)";
     case RF_EHTTP_TRUNCATED: return "HTTP response truncated";
     case RF_EHTTP_UNSUPPORTED: return "unsupported HTTP transfer or content coding";
+
+    case RF_EJSON: return "malformed JSON";
+    case RF_EDECIMAL: return "malformed decimal number";
+    case RF_EOVERFLOW: return "number out of range";
+    case RF_EMISSING: return "required field missing";
+    case RF_ETYPE: return "field has the wrong type";
     }
     return "unknown error";
 }

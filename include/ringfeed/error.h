@@ -74,6 +74,13 @@ enum rf_error {
     RF_EHTTP_GZIP = -404,        /* gzip body does not decompress */
     RF_EHTTP_TRUNCATED = -405,   /* connection ended before the body did */
     RF_EHTTP_UNSUPPORTED = -406, /* transfer or content coding we do not speak */
+
+    /* market-data messages */
+    RF_EJSON = -500,           /* malformed JSON */
+    RF_EDECIMAL = -501,        /* a decimal string that is not [-]digits[.digits] */
+    RF_EOVERFLOW = -502,       /* a number too large for its fixed-point or integer field */
+    RF_EMISSING = -503,        /* a required field is absent */
+    RF_ETYPE = -504,           /* a known field has the wrong JSON type */
 };
 
 /* A short, stable, human-readable name for a code ("invalid UTF-8 in text

@@ -3,6 +3,7 @@
 #ifndef RINGFEED_H
 #define RINGFEED_H
 
+#include "ringfeed/decimal.h"
 #include "ringfeed/error.h"
 #include "ringfeed/http.h"
 #include "ringfeed/http_client.h"

@@ -1,0 +1,225 @@
+/* Exact decimal strings <-> int64 mantissa + scale. The parser runs for
+ * every price and quantity of every message, so it avoids per-digit overflow
+ * checks: a run of at most 19 significant digits cannot wrap a uint64, so
+ * the digits are accumulated unchecked and the digit count decides overflow
+ * afterwards.
+ *
+ * A plain byte loop on purpose: the strings are short (6.6 bytes on average
+ * in the recorded Binance traffic) and an 8-digit SWAR step, tried for the
+ * integer part, the fraction, and over a whole 16-byte frame, measured no
+ * faster over that traffic (it wins on 8-decimal spot strings by what it
+ * loses on the shorter futures ones). */
+#include "ringfeed/decimal.h"
+
+#include <string.h>
+
+#include "ringfeed/error.h"
+
+static const int64_t pow10_i64[RF_DECIMAL_MAX_SCALE + 1] = {
+    1,
+    10,
+    100,
+    1000,
+    10000,
+    100000,
+    1000000,
+    10000000,
+    100000000,
+    1000000000,
+    10000000000,
+    100000000000,
+    1000000000000,
+    10000000000000,
+    100000000000000,
+    1000000000000000,
+    10000000000000000,
+    100000000000000000,
+    1000000000000000000,
+};
+
+static inline int is_digit(unsigned char c)
+{
+    return (unsigned)(c - '0') < 10u;
+}
+
+/* Accumulates the digit run at p (wrapping mod 2^64: the caller decides
+ * overflow from the count) and returns where it stopped. */
+static inline const char *digits(const char *p, const char *end, uint64_t *acc)
+{
+    uint64_t a = *acc;
+    while (p < end && is_digit((unsigned char)*p)) a = a * 10 + (uint64_t)(*p++ - '0');
+    *acc = a;
+    return p;
+}
+
+int rf_decimal_parse(const char *s, size_t n, rf_decimal *out)
+{
+    const char *p = s, *end = s + n;
+    int neg = n > 0 && *p == '-';
+    p += neg;
+    const char *int_start = p;
+    /* Leading zeros carry no value; skipping them makes the digit count
+     * below a count of significant integer digits. */
+    while (p < end && *p == '0') p++;
+    const char *sig_start = p;
+    uint64_t acc = 0;
+    p = digits(p, end, &acc);
+    size_t int_sig = (size_t)(p - sig_start);
+    if (p == int_start) return RF_EDECIMAL;
+
+    size_t scale = 0;
+    if (p < end) {
+        if (*p != '.') return RF_EDECIMAL;
+        const char *frac_start = ++p;
+        p = digits(p, end, &acc);
+        scale = (size_t)(p - frac_start);
+        if (scale == 0 || p != end) return RF_EDECIMAL;
+        if (scale > RF_DECIMAL_MAX_SCALE) return RF_EOVERFLOW;
+    }
+    /* Counted from the first non-zero integer digit (or, for a zero integer
+     * part, over the at most 18 fractional ones): 20 or more digits are a
+     * mantissa of at least 10^19 > 2^63, and up to 19 (< 10^19 < 2^64) the
+     * unchecked accumulation above cannot have wrapped. */
+    if (int_sig + scale > 19) return RF_EOVERFLOW;
+    if (acc > (uint64_t)INT64_MAX + (uint64_t)neg) return RF_EOVERFLOW;
+
+    /* -(acc - 1) - 1 rather than -acc: acc may be 2^63, which no int64 holds. */
+    out->mantissa = neg && acc ? -(int64_t)(acc - 1) - 1 : (int64_t)acc;
+    out->scale = (uint8_t)scale;
+    return 0;
+}
+
+static const char digit_pairs[201] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
+/* Writes the digits of u, exactly `count` of them (zero-padded), ending
+ * just before `end`; returns u with those digits removed. */
+static inline uint64_t put_digits(char *end, unsigned count, uint64_t u)
+{
+    for (; count >= 2; count -= 2) {
+        end -= 2;
+        memcpy(end, digit_pairs + 2 * (u % 100), 2);
+        u /= 100;
+    }
+    if (count) {
+        end[-1] = (char)('0' + u % 10);
+        u /= 10;
+    }
+    return u;
+}
+
+static const uint64_t pow10_u64[20] = {
+    1u, 10u, 100u, 1000u, 10000u, 100000u, 1000000u, 10000000u, 100000000u,
+    1000000000u, 10000000000u, 100000000000u, 1000000000000u, 10000000000000u,
+    100000000000000u, 1000000000000000u, 10000000000000000u, 100000000000000000u,
+    1000000000000000000u, 10000000000000000000u,
+};
+
+/* Decimal digits in u; 0 for 0, which has no significant digit. */
+static inline unsigned digit_count(uint64_t u)
+{
+    /* bits * log10(2), then one correction: 1233 / 4096 ~ log10(2). */
+    unsigned t = ((64u - (unsigned)__builtin_clzll(u | 1)) * 1233u) >> 12;
+    return t + (u >= pow10_u64[t]);
+}
+
+int rf_decimal_format(rf_decimal d, char *buf, size_t cap)
+{
+    /* Scales above the maximum are not values this module produces; refusing
+     * them keeps RF_DECIMAL_MAX_TEXT a buffer size that always suffices. */
+    if (d.scale > RF_DECIMAL_MAX_SCALE) return RF_EINVAL;
+    int neg = d.mantissa < 0;
+    uint64_t u = neg ? 0 - (uint64_t)d.mantissa : (uint64_t)d.mantissa;
+    unsigned scale = d.scale, nd = digit_count(u);
+    /* A pure fraction still gets its "0." and its leading fractional zeros. */
+    unsigned int_digits = nd > scale ? nd - scale : 1;
+    size_t len = (size_t)neg + int_digits + (scale ? 1 + scale : 0);
+    if (cap < len) return RF_ENOSPC;
+
+    /* Right to left, straight into the caller's buffer. */
+    char *w = buf + len;
+    if (cap > len) *w = '\0';
+    if (scale) {
+        u = put_digits(w, scale, u);
+        w -= scale;
+        *--w = '.';
+    }
+    put_digits(w, int_digits, u);
+    if (neg) buf[0] = '-';
+    return (int)len;
+}
+
+static inline int sign_of(int64_t m)
+{
+    return (m > 0) - (m < 0);
+}
+
+int rf_decimal_cmp(rf_decimal a, rf_decimal b)
+{
+    if (a.scale == b.scale) return (a.mantissa > b.mantissa) - (a.mantissa < b.mantissa);
+    int flip = a.scale > b.scale;
+    if (flip) {
+        rf_decimal t = a;
+        a = b;
+        b = t;
+    }
+    /* Now a.scale < b.scale: compare a.mantissa * 10^k with b.mantissa. */
+    unsigned k = (unsigned)b.scale - a.scale;
+    int r;
+    if (k >= 19) {
+        /* |a.mantissa| * 10^19 exceeds any int64 unless it is zero, so a
+         * non-zero a decides by its sign alone. */
+        r = a.mantissa ? sign_of(a.mantissa) : -sign_of(b.mantissa);
+    } else {
+        /* |a| <= 2^63 and 10^18 < 2^60: the product is exact in __int128. */
+        __int128 x = (__int128)a.mantissa * pow10_i64[k];
+        __int128 y = b.mantissa;
+        r = (x > y) - (x < y);
+    }
+    return flip ? -r : r;
+}
+
+int rf_decimal_rescale(rf_decimal d, unsigned scale, rf_decimal *out)
+{
+    if (scale > RF_DECIMAL_MAX_SCALE) return RF_EOVERFLOW;
+    int64_t m;
+    if (scale >= d.scale) {
+        if (__builtin_mul_overflow(d.mantissa, pow10_i64[scale - d.scale], &m))
+            return RF_EOVERFLOW;
+    } else {
+        unsigned k = (unsigned)d.scale - scale;
+        if (k > RF_DECIMAL_MAX_SCALE) {
+            /* A non-zero int64 is never a multiple of 10^19 or more. */
+            if (d.mantissa) return RF_EDECIMAL;
+            m = 0;
+        } else {
+            if (d.mantissa % pow10_i64[k]) return RF_EDECIMAL;
+            m = d.mantissa / pow10_i64[k];
+        }
+    }
+    out->mantissa = m;
+    out->scale = (uint8_t)scale;
+    return 0;
+}
+
+double rf_decimal_to_double(rf_decimal d)
+{
+    /* Both operands exact in a double (10^k is exact up to 10^22), so one
+     * division rounds once: correctly rounded. */
+    if (d.mantissa >= -(INT64_C(1) << 53) && d.mantissa <= (INT64_C(1) << 53) &&
+        d.scale <= RF_DECIMAL_MAX_SCALE)
+        return (double)d.mantissa / (double)pow10_i64[d.scale];
+    /* A 64-bit long double mantissa holds any int64 and 10^18 exactly, so
+     * only the division and the narrowing round: within an ulp, though not
+     * always the nearest double. */
+    long double p = 1.0L;
+    unsigned s = d.scale;
+    if (s <= RF_DECIMAL_MAX_SCALE) {
+        p = (long double)pow10_i64[s];
+    } else {
+        while (s--) p *= 10.0L;
+    }
+    return (double)((long double)d.mantissa / p);
+}
