@@ -3,6 +3,7 @@
 #ifndef RINGFEED_H
 #define RINGFEED_H
 
+#include "ringfeed/binance.h"
 #include "ringfeed/decimal.h"
 #include "ringfeed/error.h"
 #include "ringfeed/http.h"

@@ -1,0 +1,126 @@
+/* libFuzzer harness for the Binance message scanner (rf_bn_scan).
+ *
+ * Input: one or more messages separated by 0xFF. Each is scanned from an
+ * exactly-sized copy (so ASan sees any read past its end) with a small level
+ * array, so RF_ENOSPC is reachable, then scanned again from a second copy
+ * into a second array: the scanner holds no state, so both results must be
+ * the same, view for view. On success every view lies inside the message
+ * and the depth levels inside the caller's array. */
+#include <string.h>
+
+#include "fuzz_common.h"
+#include "ringfeed/binance.h"
+#include "ringfeed/error.h"
+
+#define LEVEL_CAP 4
+
+static void check_event(const rf_bn_event *ev, const uint8_t *m, size_t n, const rf_bn_level *lv)
+{
+    REQUIRE(ev->type >= RF_BN_UNKNOWN && ev->type <= RF_BN_KLINE);
+    view_inside(ev->stream, m, n);
+    view_inside(ev->event_name, m, n);
+    view_inside(ev->symbol, m, n);
+    if (ev->type == RF_BN_KLINE) view_inside(ev->u.kline.interval, m, n);
+    if (ev->type == RF_BN_DEPTH_UPDATE || ev->type == RF_BN_PARTIAL_DEPTH) {
+        const rf_bn_depth *d = &ev->u.depth;
+        REQUIRE(d->bid_count + d->ask_count <= LEVEL_CAP);
+        REQUIRE(d->bids == lv); /* bids first, then asks, in the caller's array */
+        REQUIRE(d->asks == lv + d->bid_count);
+    }
+}
+
+/* Field by field: padding inside rf_decimal may hold anything. */
+static int dec_eq(rf_decimal a, rf_decimal b) { return a.mantissa == b.mantissa && a.scale == b.scale; }
+
+static int same_event(const rf_bn_event *a, const uint8_t *am, const rf_bn_level *al,
+                      const rf_bn_event *b, const uint8_t *bm, const rf_bn_level *bl)
+{
+    if (a->type != b->type || a->event_time != b->event_time) return 0;
+    if (!same_view(a->stream, am, b->stream, bm) || !same_view(a->event_name, am, b->event_name, bm) ||
+        !same_view(a->symbol, am, b->symbol, bm))
+        return 0;
+    const rf_bn_trade *ta = &a->u.trade, *tb = &b->u.trade;
+    const rf_bn_book_ticker *ba = &a->u.book_ticker, *bb = &b->u.book_ticker;
+    const rf_bn_kline *ka = &a->u.kline, *kb = &b->u.kline;
+    const rf_bn_depth *x = &a->u.depth, *y = &b->u.depth;
+    switch (a->type) {
+    case RF_BN_TRADE:
+    case RF_BN_AGG_TRADE:
+        return ta->id == tb->id && ta->first_trade_id == tb->first_trade_id &&
+               ta->last_trade_id == tb->last_trade_id && dec_eq(ta->price, tb->price) &&
+               dec_eq(ta->quantity, tb->quantity) && ta->trade_time == tb->trade_time &&
+               ta->buyer_is_maker == tb->buyer_is_maker;
+    case RF_BN_BOOK_TICKER:
+        return ba->update_id == bb->update_id && dec_eq(ba->bid_price, bb->bid_price) &&
+               dec_eq(ba->bid_quantity, bb->bid_quantity) && dec_eq(ba->ask_price, bb->ask_price) &&
+               dec_eq(ba->ask_quantity, bb->ask_quantity) &&
+               ba->transaction_time == bb->transaction_time;
+    case RF_BN_KLINE:
+        return same_view(ka->interval, am, kb->interval, bm) && ka->open_time == kb->open_time &&
+               ka->close_time == kb->close_time && ka->first_trade_id == kb->first_trade_id &&
+               ka->last_trade_id == kb->last_trade_id && dec_eq(ka->open, kb->open) &&
+               dec_eq(ka->high, kb->high) && dec_eq(ka->low, kb->low) &&
+               dec_eq(ka->close, kb->close) && dec_eq(ka->volume, kb->volume) &&
+               dec_eq(ka->quote_volume, kb->quote_volume) &&
+               dec_eq(ka->taker_buy_volume, kb->taker_buy_volume) &&
+               dec_eq(ka->taker_buy_quote_volume, kb->taker_buy_quote_volume) &&
+               ka->trades == kb->trades && ka->is_closed == kb->is_closed;
+    case RF_BN_DEPTH_UPDATE:
+    case RF_BN_PARTIAL_DEPTH:
+        if (x->first_update_id != y->first_update_id || x->final_update_id != y->final_update_id ||
+            x->prev_final_update_id != y->prev_final_update_id ||
+            x->transaction_time != y->transaction_time || x->bid_count != y->bid_count ||
+            x->ask_count != y->ask_count)
+            return 0;
+        for (size_t i = 0; i < x->bid_count + x->ask_count; i++)
+            if (!dec_eq(al[i].price, bl[i].price) || !dec_eq(al[i].quantity, bl[i].quantity))
+                return 0;
+        return 1;
+    }
+    return 1;
+}
+
+static void scan_one(const uint8_t *data, size_t size)
+{
+    uint8_t *m1 = malloc(size ? size : 1), *m2 = malloc(size ? size : 1);
+    if (size) memcpy(m1, data, size), memcpy(m2, data, size);
+    rf_bn_level l1[LEVEL_CAP], l2[LEVEL_CAP];
+    memset(l1, 0, sizeof l1);
+    memset(l2, 0, sizeof l2);
+    rf_bn_event e1, e2;
+
+    int r1 = rf_bn_scan(m1, size, l1, LEVEL_CAP, &e1);
+    REQUIRE(r1 == 0 || r1 == RF_EJSON || r1 == RF_EDECIMAL || r1 == RF_EOVERFLOW ||
+            r1 == RF_EMISSING || r1 == RF_ETYPE || r1 == RF_ENOSPC);
+    if (r1 == 0) check_event(&e1, m1, size, l1);
+
+    int r2 = rf_bn_scan(m2, size, l2, LEVEL_CAP, &e2);
+    REQUIRE(r1 == r2);
+    if (r1 == 0) REQUIRE(same_event(&e1, m1, l1, &e2, m2, l2));
+
+    /* Without room for levels, a level list can only fail sooner, with
+     * RF_ENOSPC; nothing else changes. */
+    int r3 = rf_bn_scan(m2, size, NULL, 0, &e2);
+    REQUIRE(r3 == r1 || r3 == RF_ENOSPC);
+    if (r1 == 0) {
+        int has_levels = (e1.type == RF_BN_DEPTH_UPDATE || e1.type == RF_BN_PARTIAL_DEPTH) &&
+                         e1.u.depth.bid_count + e1.u.depth.ask_count > 0;
+        REQUIRE(r3 == (has_levels ? RF_ENOSPC : 0));
+    }
+    free(m1);
+    free(m2);
+}
+
+/* Most error paths end a scan, so one message reaches one of them; several
+ * messages per input keep the saved corpus small. 0xFF separates them: it
+ * never occurs in UTF-8, so no text frame can hold it. */
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    const uint8_t *end = data + size;
+    for (;;) {
+        const uint8_t *sep = memchr(data, 0xFF, (size_t)(end - data));
+        scan_one(data, (size_t)((sep ? sep : end) - data));
+        if (!sep) return 0;
+        data = sep + 1;
+    }
+}
