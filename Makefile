@@ -157,7 +157,7 @@ fuzz-replay: $(FUZZERS)
 # The ingest benchmarks count the receiving thread's allocations by wrapping malloc.
 $(BUILD)/bench/bench_ingest $(BUILD)/bench/bench_tls_ingest: BENCH_LDFLAGS := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc
 
-$(BUILD)/bench/%: bench/%.c bench/bench.h $(LIB)
+$(BUILD)/bench/%: bench/%.c bench/bench.h bench/tape.h $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -O3 -ICSources/ringfeed $< $(LIB) $(LIBS) -lpthread $(BENCH_LDFLAGS) -o $@
 

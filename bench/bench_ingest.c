@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "ringfeed/ringfeed.h"
+#include "tape.h"
 
 /* ---- allocation counting (this thread only) ---- */
 static _Thread_local long allocs;
@@ -31,26 +32,7 @@ static uint8_t *tape;
 static size_t tape_len;
 static int listen_fd;
 
-static void build_tape(void)
-{
-    tape = malloc((size_t)MESSAGES * 320);
-    uint64_t x = 88172645463325252ull;
-    for (int i = 0; i < MESSAGES; i++) {
-        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-        char body[320];
-        int n = snprintf(body, sizeof body,
-                         "{\"e\":\"depthUpdate\",\"E\":%d,\"s\":\"BTCUSDT\",\"U\":%d,\"u\":%d,\"b\":[[\"65%03u.%02u\",\"%u.%05u\"]",
-                         1700000000 + i, i, i, (unsigned)(x % 1000), (unsigned)(x >> 20) % 100,
-                         (unsigned)(x >> 30) % 10, (unsigned)(x >> 40) % 100000);
-        int extra = (int)((x >> 50) % 9);
-        for (int k = 0; k < extra; k++)
-            n += snprintf(body + n, sizeof body - (size_t)n, ",[\"65%03d.%02d\",\"0.%05d\"]", k * 7, k, k * 131);
-        n += snprintf(body + n, sizeof body - (size_t)n, "],\"a\":[]}");
-        tape_len += rf_frame_header_write(tape + tape_len, 1, RF_WS_OP_TEXT, (uint64_t)n, NULL);
-        memcpy(tape + tape_len, body, (size_t)n);
-        tape_len += (size_t)n;
-    }
-}
+static void build_tape(void) { tape = rf_bench_depth_tape(MESSAGES, &tape_len, NULL); }
 
 static void *sender(void *arg)
 {

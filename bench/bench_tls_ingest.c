@@ -36,6 +36,7 @@
 
 /* bench.h defines rf_bench_median_ns, which this benchmark does not use. */
 #include "bench.h"
+#include "tape.h"
 #include "ringfeed/ringfeed.h"
 
 /* ---- allocation counting (per thread) ----
@@ -93,28 +94,7 @@ static size_t tape_payload; /* frame payload bytes, headers excluded */
 
 static void build_tape(void)
 {
-    tape = malloc((size_t)MESSAGES * 320);
-    if (tape == NULL) {
-        fprintf(stderr, "bench_tls_ingest: out of memory\n");
-        exit(1);
-    }
-    uint64_t x = 88172645463325252ull;
-    for (int i = 0; i < MESSAGES; i++) {
-        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-        char body[320];
-        int n = snprintf(body, sizeof body,
-                         "{\"e\":\"depthUpdate\",\"E\":%d,\"s\":\"BTCUSDT\",\"U\":%d,\"u\":%d,\"b\":[[\"65%03u.%02u\",\"%u.%05u\"]",
-                         1700000000 + i, i, i, (unsigned)(x % 1000), (unsigned)(x >> 20) % 100,
-                         (unsigned)(x >> 30) % 10, (unsigned)(x >> 40) % 100000);
-        int extra = (int)((x >> 50) % 9);
-        for (int k = 0; k < extra; k++)
-            n += snprintf(body + n, sizeof body - (size_t)n, ",[\"65%03d.%02d\",\"0.%05d\"]", k * 7, k, k * 131);
-        n += snprintf(body + n, sizeof body - (size_t)n, "],\"a\":[]}");
-        tape_len += rf_frame_header_write(tape + tape_len, 1, RF_WS_OP_TEXT, (uint64_t)n, NULL);
-        memcpy(tape + tape_len, body, (size_t)n);
-        tape_len += (size_t)n;
-        tape_payload += (size_t)n;
-    }
+    tape = rf_bench_depth_tape(MESSAGES, &tape_len, &tape_payload);
 }
 
 /* ---- sender thread ---- */
