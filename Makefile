@@ -39,6 +39,9 @@ SAN_TESTS := $(CTEST_SRCS:Tests/c/%.c=$(BUILD)/san/tests/%)
 FUZZ_SRCS := $(sort $(wildcard fuzz/fuzz_*.c))
 FUZZERS := $(FUZZ_SRCS:fuzz/%.c=$(BUILD)/fuzz/%)
 FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -fuse-ld=lld
+# The library is instrumented once (fuzzer-no-link) and every harness links it.
+FUZZ_LIB_FLAGS := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+FUZZ_OBJS := $(LIB_SRCS:CSources/ringfeed/%.c=$(BUILD)/fuzz/obj/%.o)
 FUZZ_SECONDS ?= 60
 
 BENCH_SRCS := $(sort $(wildcard bench/bench_*.c))
@@ -130,9 +133,17 @@ examples: $(EXAMPLES)
 
 # ---- fuzzing ---------------------------------------------------------------
 
-$(BUILD)/fuzz/%: fuzz/%.c $(LIB_SRCS) $(LIB_HDRS) | deps-c
+$(BUILD)/fuzz/obj/%.o: CSources/ringfeed/%.c $(LIB_HDRS) | deps-c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_BASE) $(FUZZ_FLAGS) -ICSources/ringfeed $< $(LIB_SRCS) $(LIBS) -o $@
+	$(CC) $(CFLAGS_BASE) $(FUZZ_LIB_FLAGS) -ICSources/ringfeed -c $< -o $@
+
+$(BUILD)/fuzz/libringfeed.a: $(FUZZ_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/fuzz/%: fuzz/%.c fuzz/fuzz_common.h $(BUILD)/fuzz/libringfeed.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_BASE) $(FUZZ_FLAGS) -ICSources/ringfeed $< $(BUILD)/fuzz/libringfeed.a $(LIBS) -o $@
 
 # make fuzz: each harness runs FUZZ_SECONDS, growing its corpus in fuzz/corpus/NAME,
 # which is then minimised (edge coverage) so the committed corpus stays small.
