@@ -36,6 +36,8 @@ typedef struct value {
     int64_t num;        /* integer; level list: offset into the caller's array */
     int8_t kind;
     int8_t escaped;
+    int8_t has_dec;     /* string: dec holds its value as a decimal */
+    rf_decimal dec;
     int16_t err; /* level list: the first error inside it, reported if it is used */
 } value;
 
@@ -52,6 +54,102 @@ typedef struct scan {
 } scan;
 
 #define TRY(x) do { int rc_ = (x); if (rc_) return rc_; } while (0)
+
+static inline int dig(uint8_t c) { return (unsigned)(c - '0') < 10u; }
+
+static const uint64_t pow10_u[9] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000,
+                                     100000000};
+
+/* Eight ASCII digits at p: folds them into *acc and returns 1, else 0. */
+static inline __attribute__((always_inline)) int eight(const uint8_t *p, uint64_t *acc)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint64_t w;
+    memcpy(&w, p, 8);
+    if (((w & 0xF0F0F0F0F0F0F0F0ull) |
+         (((w + 0x0606060606060606ull) & 0xF0F0F0F0F0F0F0F0ull) >> 4)) !=
+        0x3333333333333333ull)
+        return 0;
+    w -= 0x3030303030303030ull;
+    w = w * 10 + (w >> 8);
+    *acc = *acc * 100000000u +
+           (((w & 0x000000FF000000FFull) * (100 + (1000000ull << 32)) +
+             ((w >> 16) & 0x000000FF000000FFull) * (1 + (10000ull << 32))) >> 32);
+    return 1;
+#else
+    (void)p, (void)acc;
+    return 0;
+#endif
+}
+
+/* The common decimal string, p just past its opening quote:
+ * -?digits(.digits)? then the closing quote, at most 18 digits in all (so no
+ * overflow is possible). Such a string needs no escape or control checks and
+ * parses exactly as rf_decimal_parse would. Returns the position past the
+ * closing quote, or NULL for anything else (the caller takes the general
+ * path, which decides validity and errors). */
+static inline __attribute__((always_inline)) const uint8_t *dec_fast(const uint8_t *p, const uint8_t *end, rf_decimal *out)
+{
+    int neg = 0;
+    if (p < end && *p == '-') neg = 1, p++;
+    const uint8_t *s = p;
+    uint64_t acc = 0;
+    while (p < end && dig(*p)) acc = acc * 10 + (unsigned)(*p++ - '0');
+    size_t n = (size_t)(p - s), scale = 0;
+    if (!n) return NULL;
+    if (p < end && *p == '.') {
+        const uint8_t *f = ++p;
+        while (p < end && dig(*p)) acc = acc * 10 + (unsigned)(*p++ - '0');
+        scale = (size_t)(p - f);
+        if (!scale) return NULL;
+    }
+    if (p >= end || *p != '"' || n + scale > 18) return NULL;
+    out->mantissa = neg ? -(int64_t)acc : (int64_t)acc;
+    out->scale = (uint8_t)scale;
+    return p + 1;
+}
+
+/* A decimal from a validated raw string view (its closing quote follows). */
+static inline int dec_view(const uint8_t *s, size_t n, rf_decimal *out)
+{
+    if (dec_fast(s, s + n + 1, out) == s + n + 1) return 0;
+    return rf_decimal_parse((const char *)s, n, out);
+}
+
+/* A plain integer, p at '-' or a digit: up to 18 digits not followed by
+ * '.', 'e', 'E' or another digit, and no leading zero. Else NULL. */
+static inline __attribute__((always_inline)) const uint8_t *int_fast(const uint8_t *p, const uint8_t *end, int64_t *out)
+{
+    int neg = *p == '-';
+    p += neg;
+    if (p >= end || !dig(*p) || *p == '0') return NULL;
+    const uint8_t *s = p;
+    uint64_t v = 0;
+    /* Ids and times have 9 to 13 digits: eight at once first, then the
+     * rest of the run (found from a digit mask) in one more step. */
+    if (end - p >= 16 && eight(p, &v)) {
+        p += 8;
+        uint64_t w;
+        memcpy(&w, p, 8);
+        uint64_t m = ((w & 0xF0F0F0F0F0F0F0F0ull) |
+                      (((w + 0x0606060606060606ull) & 0xF0F0F0F0F0F0F0F0ull) >> 4)) ^
+                     0x3333333333333333ull;
+        unsigned n = m ? (unsigned)__builtin_ctzll(m) >> 3 : 8;
+        if (n) {
+            uint64_t x = (w & 0x0F0F0F0F0F0F0F0Full) << (64 - 8 * n);
+            x = x * 10 + (x >> 8);
+            x = ((x & 0x000000FF000000FFull) * (100 + (1000000ull << 32)) +
+                 ((x >> 16) & 0x000000FF000000FFull) * (1 + (10000ull << 32))) >> 32;
+            v = v * pow10_u[n] + x;
+            p += n;
+        }
+    }
+    while (p < end && dig(*p)) v = v * 10 + (unsigned)(*p++ - '0');
+    if (p - s > 18) return NULL;
+    if (p < end && (*p == '.' || (*p | 0x20) == 'e')) return NULL;
+    *out = neg ? -(int64_t)v : (int64_t)v;
+    return p;
+}
 
 /* Single-letter keys, stored +1 so that 0 means "not ours". */
 static const int8_t event_letter[128] = {
@@ -82,13 +180,25 @@ static int key_id(const uint8_t *k, size_t n, int kind)
 }
 
 /* Records any value's kind (and its view or integer) at p. */
-static const uint8_t *scan_value(const uint8_t *p, const uint8_t *end, int depth, value *v)
+static inline __attribute__((always_inline)) const uint8_t *scan_value(const uint8_t *p, const uint8_t *end, int depth, value *v)
 {
     unsigned flags;
     int kind;
     switch (*p) {
     case '"':
         v->ptr = p + 1;
+        v->kind = V_STRING;
+        v->escaped = 0;
+        {
+            /* Prices and quantities: validated and parsed in one go. */
+            const uint8_t *q = dec_fast(p + 1, end, &v->dec);
+            if (q) {
+                v->len = (size_t)(q - 1 - v->ptr);
+                v->has_dec = 1;
+                return q;
+            }
+        }
+        v->has_dec = 0;
         p = rf__json_string(p + 1, end, &flags);
         if (!p) return NULL;
         v->len = (size_t)(p - 1 - v->ptr);
@@ -104,6 +214,13 @@ static const uint8_t *scan_value(const uint8_t *p, const uint8_t *end, int depth
     case 'n':
         v->kind = *p == 't' ? V_TRUE : *p == 'f' ? V_FALSE : V_NULL;
         return rf__json_literal(p, end);
+    }
+    {
+        const uint8_t *q = int_fast(p, end, &v->num);
+        if (q) {
+            v->kind = V_INT;
+            return q;
+        }
     }
     p = rf__json_number(p, end, &kind, &v->num);
     v->kind = kind == RF__JSON_NUM_INT ? V_INT : kind == RF__JSON_NUM_BIG ? V_BIG : V_FRACTION;
@@ -129,7 +246,7 @@ static const uint8_t *scan_level(scan *sc, const uint8_t *p, int depth, value *l
             p = rf__json_string(s, end, &flags);
             if (!p) return NULL;
             if (!list->err) {
-                int rc = rf_decimal_parse((const char *)s, (size_t)(p - 1 - s), &d[n]);
+                int rc = dec_view(s, (size_t)(p - 1 - s), &d[n]);
                 if (rc) note(list, rc);
             }
         } else {
@@ -167,7 +284,22 @@ static const uint8_t *scan_levels(scan *sc, const uint8_t *p, int depth, value *
     for (;;) {
         if (p >= end) return NULL;
         if (*p == '[') {
-            p = scan_level(sc, p + 1, depth + 1, list);
+            /* ["price","qty"] with plain decimals: the usual level. */
+            rf_decimal a, b;
+            const uint8_t *q = p + 1;
+            if (end - q >= 6 && q[0] == '"' && !list->err && sc->used < sc->cap &&
+                (q = dec_fast(q + 1, end, &a)) && end - q >= 4 && q[0] == ',' && q[1] == '"' &&
+                (q = dec_fast(q + 2, end, &b)) && q < end && *q == ']') {
+                sc->levels[sc->used++] = (rf_bn_level){a, b};
+                list->len++;
+                p = q + 1;
+                if (end - p >= 2 && p[0] == ',' && p[1] == '[') {
+                    p++; /* the next level follows at once */
+                    continue;
+                }
+            } else {
+                p = scan_level(sc, p + 1, depth + 1, list);
+            }
         } else {
             note(list, RF_ETYPE);
             p = rf__json_skip(p, end, depth);
@@ -194,7 +326,7 @@ static const uint8_t *scan_object(scan *sc, const uint8_t *p, int depth, int kin
 
 /* One member value of an object of the given kind (0 top level, 1 event
  * data, 2 kline), p at the value. */
-static const uint8_t *scan_member(scan *sc, const uint8_t *p, int depth, int kind, int id)
+static inline __attribute__((always_inline)) const uint8_t *scan_member(scan *sc, const uint8_t *p, int depth, int kind, int id)
 {
     const uint8_t *end = sc->end;
     if (kind == 2) {
@@ -243,6 +375,12 @@ static const uint8_t *scan_object(scan *sc, const uint8_t *p, int depth, int kin
             /* "x": -- nearly every Binance key. */
             id = key_id(k, 1, kind);
             p = rf__json_ws(k + 3, end);
+        } else if (kind == 0 && end - k >= 8 && !memcmp(k, "stream\":", 8)) {
+            id = S_STREAM; /* combined payloads: "stream": then "data": */
+            p = rf__json_ws(k + 8, end);
+        } else if (kind == 0 && end - k >= 6 && !memcmp(k, "data\":", 6)) {
+            id = S_DATA;
+            p = rf__json_ws(k + 6, end);
         } else {
             p = rf__json_string(k, end, &flags);
             if (!p) return NULL;
@@ -274,6 +412,10 @@ static int as_int(const value *v, int64_t *out)
 static int as_dec(const value *v, rf_decimal *out)
 {
     if (v->kind != V_STRING) return RF_ETYPE;
+    if (v->has_dec) {
+        *out = v->dec;
+        return 0;
+    }
     return rf_decimal_parse((const char *)v->ptr, v->len, out);
 }
 
