@@ -92,7 +92,7 @@ deps-c:
 
 # ---- C unit tests, plain and under ASan + UBSan ----------------------------
 
-$(BUILD)/tests/%: Tests/c/%.c Tests/c/check.h $(LIB)
+$(BUILD)/tests/%: Tests/c/%.c $(wildcard Tests/c/*.h) $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -ICSources/ringfeed $< $(LIB) $(LIBS) -lpthread -o $@
 
@@ -104,7 +104,7 @@ $(BUILD)/san/libringfeed.a: $(SAN_OBJS)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(BUILD)/san/tests/%: Tests/c/%.c Tests/c/check.h $(BUILD)/san/libringfeed.a
+$(BUILD)/san/tests/%: Tests/c/%.c $(wildcard Tests/c/*.h) $(BUILD)/san/libringfeed.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_BASE) $(SAN_FLAGS) $(SAN_LDFLAGS) -ICSources/ringfeed $< $(BUILD)/san/libringfeed.a $(LIBS) -lpthread -o $@
 
@@ -141,7 +141,7 @@ $(BUILD)/fuzz/libringfeed.a: $(FUZZ_OBJS)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(BUILD)/fuzz/%: fuzz/%.c fuzz/fuzz_common.h $(BUILD)/fuzz/libringfeed.a
+$(BUILD)/fuzz/%: fuzz/%.c fuzz/fuzz_common.h Tests/c/decimal_reference.h $(BUILD)/fuzz/libringfeed.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_BASE) $(FUZZ_FLAGS) -ICSources/ringfeed $< $(BUILD)/fuzz/libringfeed.a $(LIBS) -o $@
 

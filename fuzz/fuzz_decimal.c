@@ -5,37 +5,10 @@
  * comparison must be antisymmetric and agree with rescaling. */
 #include <string.h>
 
+#include "../Tests/c/decimal_reference.h"
 #include "fuzz_common.h"
 #include "ringfeed/decimal.h"
 #include "ringfeed/error.h"
-
-/* The grammar written out plainly, the value accumulated in 128 bits. */
-static int ref_parse(const char *s, size_t n, rf_decimal *out)
-{
-    size_t i = 0, scale = 0;
-    int neg = n > 0 && s[0] == '-';
-    i += (size_t)neg;
-    size_t a = i;
-    while (i < n && s[i] >= '0' && s[i] <= '9') i++;
-    if (i == a) return RF_EDECIMAL;
-    if (i < n) {
-        if (s[i] != '.') return RF_EDECIMAL;
-        size_t b = ++i;
-        while (i < n && s[i] >= '0' && s[i] <= '9') i++;
-        if (i == b || i != n) return RF_EDECIMAL;
-        scale = i - b;
-    }
-    if (scale > RF_DECIMAL_MAX_SCALE) return RF_EOVERFLOW;
-    __int128 v = 0, limit = (__int128)INT64_MAX + neg;
-    for (size_t j = (size_t)neg; j < n; j++) {
-        if (s[j] == '.') continue;
-        v = v * 10 + (s[j] - '0');
-        if (v > limit) return RF_EOVERFLOW;
-    }
-    out->mantissa = (int64_t)(neg ? -v : v);
-    out->scale = (uint8_t)scale;
-    return 0;
-}
 
 /* Leading zeros ("007.5") or a negative zero ("-0.00") do not survive
  * formatting; everything else must come back byte-identical. */
