@@ -6,6 +6,7 @@ let package = Package(
     products: [
         .library(name: "RingFeed", targets: ["RingFeed"]),
         .library(name: "CRingFeed", targets: ["CRingFeed"]),
+        .library(name: "RingFeedSimulator", targets: ["RingFeedSimulator"]),
         .executable(name: "ringfeed", targets: ["ringfeed"]),
     ],
     dependencies: [
@@ -31,17 +32,24 @@ let package = Package(
             dependencies: ["CRingFeed"],
             path: "Sources/RingFeed"
         ),
+        // The Binance-compatible exchange simulator (`ringfeed simulate`, tests).
+        .target(
+            name: "RingFeedSimulator",
+            dependencies: ["RingFeed", "CRingFeed"],
+            path: "Sources/RingFeedSimulator"
+        ),
         .executableTarget(
             name: "ringfeed",
             dependencies: [
                 "RingFeed",
+                "RingFeedSimulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/ringfeed"
         ),
         .testTarget(
             name: "RingFeedTests",
-            dependencies: ["RingFeed"],
+            dependencies: ["RingFeed", "RingFeedSimulator"],
             path: "Tests/RingFeedTests"
         ),
     ],
