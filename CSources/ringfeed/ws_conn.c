@@ -216,7 +216,7 @@ void rf__ws_conn_plain_data(rf_ws_conn *c, uint8_t *data, size_t len)
 static void tcp_data(rf_conn *tcp, void *ctx, uint8_t *data, size_t len)
 {
     rf_ws_conn *c = ctx;
-    if (c->phase == RF__WS_ENDING)
+    if (c->phase == RF__WS_ENDING || c->stalled)
         return;
     if (c->use_tls)
         rf__ws_conn_tls_data(c, data, len);
@@ -261,20 +261,31 @@ void rf__ws_conn_start_handshake_deadline(rf_ws_conn *c)
 
 /* ---- public API ---- */
 
+static int can_send(const rf_ws_conn *c) { return c->phase == RF__WS_OPEN && !c->stalled; }
+
 int rf_ws_conn_send(rf_ws_conn *c, unsigned opcode, const void *data, size_t len)
 {
-    return c->phase == RF__WS_OPEN ? rf_ws_send(c->ws, opcode, data, len) : RF_ESTATE;
+    return can_send(c) ? rf_ws_send(c->ws, opcode, data, len) : RF_ESTATE;
 }
 
 int rf_ws_conn_send_frame(rf_ws_conn *c, unsigned opcode, int fin, const void *data, size_t len)
 {
-    return c->phase == RF__WS_OPEN ? rf_ws_send_frame(c->ws, opcode, fin, data, len) : RF_ESTATE;
+    return can_send(c) ? rf_ws_send_frame(c->ws, opcode, fin, data, len) : RF_ESTATE;
 }
 
 int rf_ws_conn_ping(rf_ws_conn *c, const void *data, size_t len)
 {
-    return c->phase == RF__WS_OPEN ? rf_ws_ping(c->ws, data, len) : RF_ESTATE;
+    return can_send(c) ? rf_ws_ping(c->ws, data, len) : RF_ESTATE;
 }
+
+int rf_ws_conn_send_raw(rf_ws_conn *c, const void *data, size_t len)
+{
+    if (!can_send(c))
+        return RF_ESTATE;
+    return len == 0 ? 0 : rf__ws_conn_write(c, data, len);
+}
+
+void rf_ws_conn_stall(rf_ws_conn *c) { c->stalled = 1; }
 
 int rf_ws_conn_close(rf_ws_conn *c, int code, const char *reason, size_t reason_len)
 {

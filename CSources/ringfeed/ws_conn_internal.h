@@ -47,6 +47,11 @@ struct rf_ws_conn {
     int end_error;       /* error to report (0 = clean) */
     uint8_t ws_closed;   /* rf_ws reached RF_WS_CLOSED */
     uint8_t announced;   /* on_open ran, so on_close is owed */
+    uint8_t stalled;     /* fault injection: input discarded, sends refused */
+
+    /* Server: the plain HTTP request being answered by on_http_request. */
+    const rf_http_server_request *http_req;
+    uint8_t http_answered;
 };
 
 /* Shared pieces. */
@@ -72,6 +77,10 @@ uint8_t *rf__ws_conn_tls_reserve(rf_ws_conn *c, size_t n);
 int rf__ws_conn_tls_commit(rf_ws_conn *c, size_t n);
 void rf__ws_conn_tls_close_notify(rf_ws_conn *c);
 void rf__ws_conn_tls_free(rf_ws_conn *c);
+
+/* Plain HTTP answers on the server role (http_server.c). */
+int rf__http_headers_valid(const char *headers);
+int rf__http_status_line_write(char *buf, size_t cap, int status, int keep_alive, size_t body_len);
 
 /* Role-specific handshake steps, called from the common on_data. */
 void rf__ws_client_on_handshake_data(rf_ws_conn *c);

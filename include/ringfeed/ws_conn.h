@@ -16,6 +16,7 @@
 #include "ringfeed/loop.h"
 #include "ringfeed/tls.h"
 #include "ringfeed/ws.h"
+#include "ringfeed/ws_handshake.h" /* rf_str */
 
 #ifdef __cplusplus
 extern "C" {
@@ -38,6 +39,29 @@ typedef struct rf_ws_conn_config {
     rf_tls_ctx *tls;
 } rf_ws_conn_config;
 
+/* ---- plain HTTP requests on the server role ----
+ *
+ * A server can answer ordinary HTTP/1.1 requests on the port it serves
+ * WebSockets on (REST endpoints next to streams, as exchanges do). A request
+ * head is parsed into views; bodies are not read (a request that announces
+ * one is refused with 400). */
+typedef struct rf_http_server_request {
+    rf_str method;     /* "GET", "HEAD" ... */
+    rf_str target;     /* the request-target as sent: path and query */
+    int minor_version; /* HTTP/1.<minor_version> */
+    int upgrade;       /* 1: it asks for a WebSocket upgrade (Upgrade: websocket) */
+    int keep_alive;    /* 1: the client lets the connection carry another request */
+    rf_str head;       /* the header lines (CRLF-separated), for rf_http_server_request_header */
+} rf_http_server_request;
+
+/* Parses a request head. Returns the header block length (bytes after it
+ * belong to the next request or, after an upgrade, to WebSocket frames),
+ * RF_EAGAIN until the blank line has arrived, RF_EHS_MALFORMED or
+ * RF_EHS_TOOBIG (over RF_WS_HANDSHAKE_MAX). Views point into buf. */
+int rf_http_server_request_parse(const uint8_t *buf, size_t len, rf_http_server_request *out);
+/* First header with this name (case-insensitive): 1 and *value set, or 0. */
+int rf_http_server_request_header(const rf_http_server_request *r, const char *name, rf_str *value);
+
 typedef struct rf_ws_conn_handlers {
     /* The opening handshake succeeded; messages may be sent now. */
     void (*on_open)(rf_ws_conn *c, void *ctx);
@@ -51,6 +75,16 @@ typedef struct rf_ws_conn_handlers {
      * place. error: 0 after a clean close handshake, else why it ended
      * (RF_ECONNREFUSED, RF_EHS_*, RF_EUTF8, RF_ETIMEDOUT ...). */
     void (*on_close)(rf_ws_conn *c, void *ctx, int code, int error);
+    /* Optional, server role: every request before the upgrade, plain HTTP or
+     * a WebSocket upgrade (req->upgrade), with the server's ctx. Answer it
+     * inside the callback with rf_ws_conn_http_respond. An upgrade left
+     * unanswered goes on to the WebSocket handshake (so answering it is how
+     * an upgrade is refused); a plain request left unanswered gets 404.
+     * Without this handler plain requests are refused as before (400/405).
+     * After an answer to a plain request the connection waits for the next
+     * one (keep-alive, with the handshake timeout as idle deadline) unless
+     * the client asked to close; after a refused upgrade it closes. */
+    void (*on_http_request)(rf_ws_conn *c, void *ctx, const rf_http_server_request *req);
 } rf_ws_conn_handlers;
 
 /* Opens a client connection to a ws:// or wss:// URL. cfg may be NULL.
@@ -76,6 +110,29 @@ int rf_ws_conn_ping(rf_ws_conn *c, const void *data, size_t len);
 int rf_ws_conn_close(rf_ws_conn *c, int code, const char *reason, size_t reason_len);
 /* Drops the TCP connection now (on_close follows with 1006). */
 void rf_ws_conn_abort(rf_ws_conn *c);
+
+/* Answers the request being handled by on_http_request (only from inside
+ * it): a status line for status, then headers (raw "Name: value\r\n" lines
+ * or NULL; Content-Length and Connection are added here), then body (not for
+ * HEAD). Returns 0, RF_ESTATE outside on_http_request or when already
+ * answered, RF_EINVAL for a status outside 100..599 or a malformed header
+ * line, RF_ENOMEM. */
+int rf_ws_conn_http_respond(rf_ws_conn *c, int status, const char *headers, const void *body,
+                            size_t len);
+
+/* ---- fault injection (test servers only) ----
+ *
+ * These break the protocol on purpose, for exchange simulators that must
+ * show clients what a broken peer looks like. Nothing else should call them. */
+
+/* Queues bytes as they are, without framing (through TLS when it is on):
+ * e.g. a frame with a reserved opcode or RSV bits set. Open connections only;
+ * returns 0, RF_ESTATE or RF_ENOMEM. */
+int rf_ws_conn_send_raw(rf_ws_conn *c, const void *data, size_t len);
+/* Goes silent: from now on received bytes are discarded unread (so pings
+ * are not answered and messages not delivered) and sends fail with
+ * RF_ESTATE, while the TCP connection stays open. Only close or abort end it. */
+void rf_ws_conn_stall(rf_ws_conn *c);
 
 void rf_ws_conn_set_ctx(rf_ws_conn *c, void *ctx);
 /* Bytes queued for sending and not yet taken by the kernel (backpressure). */
