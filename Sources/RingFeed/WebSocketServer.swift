@@ -15,6 +15,15 @@ public final class WebSocketServer: @unchecked Sendable {
         public var onOpen: (WebSocketServerConnection) -> Void = { _ in }
         public var onMessage: (WebSocketServerConnection, WebSocketMessageView) -> Void = { _, _ in }
         public var onClose: (WebSocketServerConnection, WebSocketCloseInfo) -> Void = { _, _ in }
+        /// A ping arrived (the pong is already queued) / a pong arrived.
+        public var onPing: ((WebSocketServerConnection, UnsafeRawBufferPointer) -> Void)?
+        public var onPong: ((WebSocketServerConnection, UnsafeRawBufferPointer) -> Void)?
+        /// Every HTTP request before an upgrade: plain ones (REST next to the
+        /// streams) and WebSocket upgrades (`request.isUpgrade`). Return a
+        /// response to answer it; nil lets an upgrade go ahead and answers a
+        /// plain request with 404. Answering an upgrade refuses it. Plain
+        /// requests on a kept-alive connection follow one another.
+        public var onHTTPRequest: ((HTTPServerRequest) -> HTTPServerResponse?)?
         public init() {}
     }
 
@@ -50,6 +59,24 @@ public final class WebSocketServer: @unchecked Sendable {
                         opcode: WebSocketOpcode(rawValue: opcode) ?? .binary,
                         bytes: UnsafeRawBufferPointer(start: data, count: len))
                     c.handlers.onMessage(c, view)
+                }
+                h.on_ping = { _, ctx, data, len in
+                    let c = Unmanaged<WebSocketServerConnection>.fromOpaque(ctx!).takeUnretainedValue()
+                    c.handlers.onPing?(c, UnsafeRawBufferPointer(start: data, count: len))
+                }
+                h.on_pong = { _, ctx, data, len in
+                    let c = Unmanaged<WebSocketServerConnection>.fromOpaque(ctx!).takeUnretainedValue()
+                    c.handlers.onPong?(c, UnsafeRawBufferPointer(start: data, count: len))
+                }
+                if handlers.onHTTPRequest != nil {
+                    // Before on_open the context is still the HandlersBox.
+                    h.on_http_request = { conn, ctx, req in
+                        let box = Unmanaged<HandlersBox>.fromOpaque(ctx!).takeUnretainedValue()
+                        guard let conn, let req,
+                              let response = box.handlers.onHTTPRequest?(HTTPServerRequest(req.pointee))
+                        else { return }
+                        response.write(to: conn)
+                    }
                 }
                 h.on_close = { _, ctx, code, error in
                     let c = Unmanaged<WebSocketServerConnection>.fromOpaque(ctx!).takeRetainedValue()
@@ -139,7 +166,141 @@ public final class WebSocketServerConnection: @unchecked Sendable {
     public var pendingBytes: Int { conn.map { rf_ws_conn_pending($0) } ?? 0 }
 
     /// Starts the close handshake (loop thread).
-    public func close(code: Int = 1000) {
-        if let conn { _ = rf_ws_conn_close(conn, Int32(code), nil, 0) }
+    public func close(code: Int = 1000, reason: String = "") {
+        guard let conn else { return }
+        var r = reason
+        _ = r.withUTF8 { rf_ws_conn_close(conn, Int32(code), $0.baseAddress, $0.count) }
+    }
+
+    /// Sends a ping (payload at most 125 bytes; loop thread).
+    @discardableResult
+    public func ping(_ payload: [UInt8] = []) -> Int32 {
+        guard let conn else { return RF_ECLOSED.rawValue }
+        return payload.withUnsafeBytes { rf_ws_conn_ping(conn, $0.baseAddress, $0.count) }
+    }
+
+    /// Drops the TCP connection now, without a close frame (loop thread);
+    /// the peer sees 1006.
+    public func abort() {
+        if let conn { rf_ws_conn_abort(conn) }
+    }
+
+    /// Fault injection only: queues bytes as they are, without framing
+    /// (e.g. a frame with a reserved opcode). Loop thread.
+    @discardableResult
+    public func sendRawForFaultInjection(_ bytes: UnsafeRawBufferPointer) -> Int32 {
+        guard let conn else { return RF_ECLOSED.rawValue }
+        return rf_ws_conn_send_raw(conn, bytes.baseAddress, bytes.count)
+    }
+
+    /// Fault injection only: goes silent (input discarded unread, so pings
+    /// go unanswered; sends refused) while the socket stays open. Loop thread.
+    public func stallForFaultInjection() {
+        if let conn { rf_ws_conn_stall(conn) }
+    }
+}
+
+/// A plain HTTP request seen by `WebSocketServer.Handlers.onHTTPRequest`.
+public struct HTTPServerRequest: Sendable {
+    public var method: String
+    /// The request-target as sent: path and query.
+    public var target: String
+    /// Header lines in order, names as sent.
+    public var headers: [(name: String, value: String)]
+    /// Whether this is a WebSocket upgrade request.
+    public var isUpgrade: Bool
+
+    /// The path part of the target (before "?").
+    public var path: Substring { target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)[0] }
+
+    /// The query parameters, percent-decoded, in order ("+" is a space).
+    public var query: [(name: String, value: String)] {
+        guard let q = target.firstIndex(of: "?") else { return [] }
+        return target[target.index(after: q)...].split(separator: "&").map { pair in
+            let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            return (percentDecoded(kv[0]), kv.count > 1 ? percentDecoded(kv[1]) : "")
+        }
+    }
+
+    /// The first header with this name (case-insensitive).
+    public func header(_ name: String) -> String? {
+        headers.first { $0.name.lowercased() == name.lowercased() }?.value
+    }
+
+    public init(method: String, target: String, headers: [(name: String, value: String)] = [], isUpgrade: Bool = false) {
+        self.method = method
+        self.target = target
+        self.headers = headers
+        self.isUpgrade = isUpgrade
+    }
+
+    init(_ r: rf_http_server_request) {
+        method = r.method.string
+        target = r.target.string
+        isUpgrade = r.upgrade != 0
+        headers = r.head.string.split(separator: "\r\n").compactMap { line in
+            guard let colon = line.firstIndex(of: ":") else { return nil }
+            return (String(line[..<colon]),
+                    String(line[line.index(after: colon)...]).trimmingASCIISpaces())
+        }
+    }
+}
+
+/// The answer to an `HTTPServerRequest`. Content-Length and Connection are
+/// added by the core.
+public struct HTTPServerResponse: Sendable {
+    public var status: Int
+    public var headers: [(name: String, value: String)]
+    public var body: [UInt8]
+
+    public init(status: Int, headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    /// A JSON body with its Content-Type.
+    public static func json(_ status: Int, _ body: [UInt8]) -> HTTPServerResponse {
+        HTTPServerResponse(status: status, headers: [("Content-Type", "application/json;charset=UTF-8")], body: body)
+    }
+
+    public static func json(_ status: Int, _ text: String) -> HTTPServerResponse {
+        json(status, Array(text.utf8))
+    }
+
+    fileprivate func write(to conn: OpaquePointer) {
+        // Header names and values with CR or LF would be refused by the core
+        // (RF_EINVAL); drop such lines rather than lose the whole answer.
+        let lines = headers.filter { !($0.name + $0.value).contains(where: { $0 == "\r" || $0 == "\n" }) }
+            .map { "\($0.name): \($0.value)\r\n" }.joined()
+        _ = body.withUnsafeBytes { b in
+            rf_ws_conn_http_respond(conn, Int32(status), lines, b.baseAddress, b.count)
+        }
+    }
+}
+
+private func percentDecoded(_ s: Substring) -> String {
+    var out: [UInt8] = []
+    var it = Array(s.utf8)[...]
+    while let c = it.popFirst() {
+        if c == UInt8(ascii: "+") {
+            out.append(UInt8(ascii: " "))
+        } else if c == UInt8(ascii: "%"), it.count >= 2,
+                  let v = UInt8(String(decoding: it.prefix(2), as: UTF8.self), radix: 16) {
+            out.append(v)
+            it = it.dropFirst(2)
+        } else {
+            out.append(c)
+        }
+    }
+    return String(decoding: out, as: UTF8.self)
+}
+
+extension String {
+    fileprivate func trimmingASCIISpaces() -> String {
+        var s = Substring(self)
+        while s.first == " " || s.first == "\t" { s = s.dropFirst() }
+        while s.last == " " || s.last == "\t" { s = s.dropLast() }
+        return String(s)
     }
 }
