@@ -1,11 +1,15 @@
-/* libFuzzer harness for the Binance message scanner (rf_bn_scan).
+/* libFuzzer harness for the Binance message scanner (rf_bn_scan,
+ * rf_bn_array_next, rf_bn_stream_kind).
  *
  * Input: one or more messages separated by 0xFF. Each is scanned from an
  * exactly-sized copy (so ASan sees any read past its end) with a small level
  * array, so RF_ENOSPC is reachable, then scanned again from a second copy
  * into a second array: the scanner holds no state, so both results must be
  * the same, view for view. On success every view lies inside the message
- * and the depth levels inside the caller's array. */
+ * and the depth levels inside the caller's array. An array event is walked
+ * to its end (every element's views inside the array, the walk bounded by
+ * its count), and the stream name, or else the whole input, is named by
+ * rf_bn_stream_kind. */
 #include <string.h>
 
 #include "fuzz_common.h"
@@ -16,11 +20,23 @@
 
 static void check_event(const rf_bn_event *ev, const uint8_t *m, size_t n, const rf_bn_level *lv)
 {
-    REQUIRE(ev->type >= RF_BN_UNKNOWN && ev->type <= RF_BN_KLINE);
+    REQUIRE(ev->type >= RF_BN_UNKNOWN && ev->type <= RF_BN_ARRAY);
     view_inside(ev->stream, m, n);
     view_inside(ev->event_name, m, n);
     view_inside(ev->symbol, m, n);
     if (ev->type == RF_BN_KLINE) view_inside(ev->u.kline.interval, m, n);
+    if (ev->type == RF_BN_ROLLING_TICKER) view_inside(ev->u.ticker.window, m, n);
+    if (ev->type == RF_BN_AVG_PRICE) view_inside(ev->u.avg_price.interval, m, n);
+    if (ev->type == RF_BN_RESPONSE || ev->type == RF_BN_ERROR) {
+        view_inside(ev->u.response.id_text, m, n);
+        view_inside(ev->u.response.result, m, n);
+        view_inside(ev->u.response.error_msg, m, n);
+    }
+    if (ev->type == RF_BN_ARRAY) {
+        view_inside(ev->u.array.items, m, n);
+        REQUIRE(ev->u.array.items.len >= 2 && ev->u.array.items.ptr[0] == '[' &&
+                ev->u.array.items.ptr[ev->u.array.items.len - 1] == ']');
+    }
     if (ev->type == RF_BN_DEPTH_UPDATE || ev->type == RF_BN_PARTIAL_DEPTH) {
         const rf_bn_depth *d = &ev->u.depth;
         REQUIRE(d->bid_count + d->ask_count <= LEVEL_CAP);
@@ -31,6 +47,17 @@ static void check_event(const rf_bn_event *ev, const uint8_t *m, size_t n, const
 
 /* Field by field: padding inside rf_decimal may hold anything. */
 static int dec_eq(rf_decimal a, rf_decimal b) { return a.mantissa == b.mantissa && a.scale == b.scale; }
+
+static int same_ticker(const rf_bn_ticker *a, const uint8_t *am, const rf_bn_ticker *b, const uint8_t *bm)
+{
+    const rf_decimal *x = &a->price_change, *y = &b->price_change;
+    for (int i = 0; i < 15; i++) /* the fifteen decimals are consecutive members */
+        if (!dec_eq(x[i], y[i])) return 0;
+    return a->open_time == b->open_time && a->close_time == b->close_time &&
+           a->first_trade_id == b->first_trade_id && a->last_trade_id == b->last_trade_id &&
+           a->trade_count == b->trade_count && a->present == b->present &&
+           same_view(a->window, am, b->window, bm);
+}
 
 static int same_event(const rf_bn_event *a, const uint8_t *am, const rf_bn_level *al,
                       const rf_bn_event *b, const uint8_t *bm, const rf_bn_level *bl)
@@ -65,6 +92,23 @@ static int same_event(const rf_bn_event *a, const uint8_t *am, const rf_bn_level
                dec_eq(ka->taker_buy_volume, kb->taker_buy_volume) &&
                dec_eq(ka->taker_buy_quote_volume, kb->taker_buy_quote_volume) &&
                ka->trades == kb->trades && ka->is_closed == kb->is_closed;
+    case RF_BN_MINI_TICKER:
+    case RF_BN_TICKER:
+    case RF_BN_ROLLING_TICKER:
+        return same_ticker(&a->u.ticker, am, &b->u.ticker, bm);
+    case RF_BN_AVG_PRICE:
+        return same_view(a->u.avg_price.interval, am, b->u.avg_price.interval, bm) &&
+               dec_eq(a->u.avg_price.price, b->u.avg_price.price) &&
+               a->u.avg_price.last_trade_time == b->u.avg_price.last_trade_time;
+    case RF_BN_RESPONSE:
+    case RF_BN_ERROR: {
+        const rf_bn_response *ra = &a->u.response, *rb = &b->u.response;
+        return ra->id == rb->id && ra->error_code == rb->error_code &&
+               same_view(ra->id_text, am, rb->id_text, bm) && same_view(ra->result, am, rb->result, bm) &&
+               same_view(ra->error_msg, am, rb->error_msg, bm);
+    }
+    case RF_BN_ARRAY:
+        return a->u.array.count == b->u.array.count && same_view(a->u.array.items, am, b->u.array.items, bm);
     case RF_BN_DEPTH_UPDATE:
     case RF_BN_PARTIAL_DEPTH:
         if (x->first_update_id != y->first_update_id || x->final_update_id != y->final_update_id ||
@@ -80,6 +124,43 @@ static int same_event(const rf_bn_event *a, const uint8_t *am, const rf_bn_level
     return 1;
 }
 
+static int known_rc(int r)
+{
+    return r == 0 || r == RF_EJSON || r == RF_EDECIMAL || r == RF_EOVERFLOW || r == RF_EMISSING ||
+           r == RF_ETYPE || r == RF_ENOSPC;
+}
+
+/* Walks an array event: one result per element, each element's views
+ * inside the array text, and the walk ends after exactly `count` steps. */
+static void walk(const rf_bn_event *arr, const uint8_t *m, size_t n)
+{
+    const uint8_t *items = (const uint8_t *)arr->u.array.items.ptr;
+    size_t len = arr->u.array.items.len, pos = 0, steps = 0, last = 0;
+    rf_bn_level lv[LEVEL_CAP];
+    rf_bn_event el;
+    int r;
+    while ((r = rf_bn_array_next(arr, &pos, lv, LEVEL_CAP, &el)) != 0) {
+        REQUIRE(known_rc(r) || r == 1);
+        REQUIRE(pos > last && pos < len); /* always forward */
+        last = pos;
+        if (r == 1) {
+            check_event(&el, m, n, lv);
+            view_inside(el.symbol, items, len);
+            REQUIRE(el.type != RF_BN_ARRAY || el.u.array.items.ptr > (const char *)items);
+        }
+        REQUIRE(++steps <= arr->u.array.count);
+    }
+    REQUIRE(steps == arr->u.array.count);
+    REQUIRE(rf_bn_array_next(arr, &pos, lv, LEVEL_CAP, &el) == 0);
+    /* Any other start position is refused or walks forward, never crashes. */
+    for (size_t p = 1; p < len && p < 64; p++) {
+        size_t q = p;
+        r = rf_bn_array_next(arr, &q, lv, LEVEL_CAP, &el);
+        REQUIRE(r == RF_EINVAL || r == 0 || r == 1 || known_rc(r));
+        REQUIRE(q >= p && q < len);
+    }
+}
+
 static void scan_one(const uint8_t *data, size_t size)
 {
     uint8_t *m1 = malloc(size ? size : 1), *m2 = malloc(size ? size : 1);
@@ -90,9 +171,16 @@ static void scan_one(const uint8_t *data, size_t size)
     rf_bn_event e1, e2;
 
     int r1 = rf_bn_scan(m1, size, l1, LEVEL_CAP, &e1);
-    REQUIRE(r1 == 0 || r1 == RF_EJSON || r1 == RF_EDECIMAL || r1 == RF_EOVERFLOW ||
-            r1 == RF_EMISSING || r1 == RF_ETYPE || r1 == RF_ENOSPC);
+    REQUIRE(known_rc(r1));
     if (r1 == 0) check_event(&e1, m1, size, l1);
+    if (r1 == 0 && e1.type == RF_BN_ARRAY) walk(&e1, m1, size);
+
+    /* The stream name (or the whole input) as a subscription would name it. */
+    rf_str name = r1 == 0 && e1.stream.len ? e1.stream : (rf_str){(const char *)m1, size};
+    int kind = rf_bn_stream_kind(name.ptr, name.len);
+    REQUIRE(kind >= RF_BN_UNKNOWN && kind <= RF_BN_ARRAY && kind != RF_BN_SERVER_SHUTDOWN &&
+            kind != RF_BN_RESPONSE && kind != RF_BN_ERROR);
+    REQUIRE(kind == RF_BN_UNKNOWN || memchr(name.ptr, '@', name.len) || name.ptr[0] == '!');
 
     int r2 = rf_bn_scan(m2, size, l2, LEVEL_CAP, &e2);
     REQUIRE(r1 == r2);

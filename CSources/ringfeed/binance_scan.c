@@ -13,45 +13,15 @@
  * skipped. Keys are matched after decoding escapes, but string values are
  * handed out raw (views into the message): Binance never escapes them, and an
  * escaped digit in a decimal string is RF_EDECIMAL. */
-#include "ringfeed/binance.h"
+#include "binance_internal.h"
 
 #include <string.h>
 
 #include "json_scan.h"
 #include "ringfeed/error.h"
 
-enum { /* keys of the event object */
-    S_e, S_E, S_s, S_t, S_p, S_q, S_T, S_m, S_a, S_f, S_l, S_U, S_u, S_pu,
-    S_b, S_B, S_A, S_k, S_lastUpdateId, S_bids, S_asks, S_COUNT,
-    S_STREAM = S_COUNT, S_DATA, /* top level only */
-};
-enum { /* keys of the kline's "k" object */
-    K_t, K_T, K_i, K_f, K_L, K_o, K_c, K_h, K_l, K_v, K_n, K_x, K_q, K_V, K_Q, K_COUNT,
-};
-enum { V_STRING, V_INT, V_BIG, V_FRACTION, V_TRUE, V_FALSE, V_NULL, V_OBJECT, V_ARRAY, V_ABSENT };
-
-typedef struct value {
-    const uint8_t *ptr; /* string: raw bytes between the quotes */
-    size_t len;         /* string: byte length; level list: levels written */
-    int64_t num;        /* integer; level list: offset into the caller's array */
-    int8_t kind;
-    int8_t escaped;
-    int8_t has_dec;     /* string: dec holds its value as a decimal */
-    rf_decimal dec;
-    int16_t err; /* level list: the first error inside it, reported if it is used */
-} value;
-
-typedef struct scan {
-    const uint8_t *end;
-    rf_bn_level *levels;
-    size_t cap, used;
-    uint32_t seen;  /* bit per S_* */
-    uint32_t kseen; /* bit per K_* */
-    int combined;
-    value stream;
-    value v[S_COUNT];
-    value k[K_COUNT];
-} scan;
+typedef rf__bn_value value;
+typedef rf__bn_scan scan;
 
 #define TRY(x) do { int rc_ = (x); if (rc_) return rc_; } while (0)
 
@@ -156,7 +126,10 @@ static const int8_t event_letter[128] = {
     ['e'] = S_e + 1, ['E'] = S_E + 1, ['s'] = S_s + 1, ['t'] = S_t + 1, ['p'] = S_p + 1,
     ['q'] = S_q + 1, ['T'] = S_T + 1, ['m'] = S_m + 1, ['a'] = S_a + 1, ['f'] = S_f + 1,
     ['l'] = S_l + 1, ['U'] = S_U + 1, ['u'] = S_u + 1, ['b'] = S_b + 1, ['B'] = S_B + 1,
-    ['A'] = S_A + 1, ['k'] = S_k + 1,
+    ['A'] = S_A + 1, ['k'] = S_k + 1, ['P'] = S_P + 1, ['w'] = S_w + 1, ['x'] = S_x + 1,
+    ['c'] = S_c + 1, ['Q'] = S_Q + 1, ['o'] = S_o + 1, ['h'] = S_h + 1, ['v'] = S_v + 1,
+    ['O'] = S_O + 1, ['C'] = S_C + 1, ['F'] = S_F + 1, ['L'] = S_L + 1, ['n'] = S_n + 1,
+    ['i'] = S_i + 1,
 };
 static const int8_t kline_letter[128] = {
     ['t'] = K_t + 1, ['T'] = K_T + 1, ['i'] = K_i + 1, ['f'] = K_f + 1, ['L'] = K_L + 1,
@@ -164,18 +137,29 @@ static const int8_t kline_letter[128] = {
     ['n'] = K_n + 1, ['x'] = K_x + 1, ['q'] = K_q + 1, ['V'] = K_V + 1, ['Q'] = K_Q + 1,
 };
 
-/* The slot of a key (kind: 0 top level, 1 event, 2 kline), or -1. Keys are
- * compared as bytes; escaped ones are decoded first by lookup(). */
+/* The slot of a key in an object of the given kind (OBJ_*), or -1. Keys
+ * are compared as bytes; escaped ones are decoded first by lookup(). */
 static int key_id(const uint8_t *k, size_t n, int kind)
 {
-    if (n == 1) return *k < 128 ? (kind == 2 ? kline_letter : event_letter)[*k] - 1 : -1;
-    if (kind == 2) return -1;
+    if (kind == OBJ_ERROR) {
+        if (n == 4 && !memcmp(k, "code", 4)) return R_code;
+        if (n == 3 && !memcmp(k, "msg", 3)) return R_msg;
+        return -1;
+    }
+    if (n == 1) return *k < 128 ? (kind == OBJ_KLINE ? kline_letter : event_letter)[*k] - 1 : -1;
+    if (kind == OBJ_KLINE) return -1;
     if (n == 2 && k[0] == 'p' && k[1] == 'u') return S_pu;
     if (n == 4 && !memcmp(k, "bids", 4)) return S_bids;
     if (n == 4 && !memcmp(k, "asks", 4)) return S_asks;
     if (n == 12 && !memcmp(k, "lastUpdateId", 12)) return S_lastUpdateId;
-    if (kind == 0 && n == 6 && !memcmp(k, "stream", 6)) return S_STREAM;
-    if (kind == 0 && n == 4 && !memcmp(k, "data", 4)) return S_DATA;
+    if (kind != OBJ_TOP) return -1;
+    switch (n) {
+    case 2: return k[0] == 'i' && k[1] == 'd' ? S_id : -1;
+    case 3: return !memcmp(k, "msg", 3) ? S_msg : -1;
+    case 4: return !memcmp(k, "data", 4) ? S_DATA : !memcmp(k, "code", 4) ? S_code : -1;
+    case 5: return !memcmp(k, "error", 5) ? S_error : !memcmp(k, "event", 5) ? S_EVENT : -1;
+    case 6: return !memcmp(k, "stream", 6) ? S_STREAM : !memcmp(k, "result", 6) ? S_result : -1;
+    }
     return -1;
 }
 
@@ -324,38 +308,90 @@ static int lookup(const uint8_t *k, size_t n, unsigned flags, int kind)
 
 static const uint8_t *scan_object(scan *sc, const uint8_t *p, int depth, int kind);
 
-/* One member value of an object of the given kind (0 top level, 1 event
- * data, 2 kline), p at the value. */
+/* An array of events (RF_BN_ARRAY), p at its '['; depth counts the array.
+ * Validates every element and counts them; they are scanned one by one
+ * later, by rf_bn_array_next. */
+static const uint8_t *scan_array(scan *sc, const uint8_t *p, int depth)
+{
+    const uint8_t *end = sc->end, *start = p;
+    size_t count = 0;
+    if (depth > RF__JSON_MAX_DEPTH) return NULL;
+    p = rf__json_ws(p + 1, end);
+    if (p < end && *p == ']') {
+        p++;
+    } else {
+        for (;;) {
+            p = rf__json_skip(p, end, depth);
+            if (!p) return NULL;
+            count++;
+            p = rf__json_ws(p, end);
+            if (p >= end) return NULL;
+            if (*p == ']') break;
+            if (*p != ',') return NULL;
+            p = rf__json_ws(p + 1, end);
+        }
+        p++;
+    }
+    sc->array.kind = V_ARRAY;
+    sc->array.ptr = start;
+    sc->array.len = (size_t)(p - start);
+    sc->array.num = (int64_t)count;
+    return p;
+}
+
+/* One member value of an object of the given kind (OBJ_*), p at the value. */
 static inline __attribute__((always_inline)) const uint8_t *scan_member(scan *sc, const uint8_t *p, int depth, int kind, int id)
 {
     const uint8_t *end = sc->end;
-    if (kind == 2) {
+    if (kind == OBJ_KLINE) {
         if (id < 0 || (sc->kseen >> id & 1)) return rf__json_skip(p, end, depth);
         sc->kseen |= (uint32_t)1 << id;
         return scan_value(p, end, depth, &sc->k[id]);
     }
-    if (id == S_DATA) {
-        if (*p != '{' || sc->combined) return rf__json_skip(p, end, depth);
-        /* Whatever the top level held before "data" was not the event. */
-        sc->combined = 1;
-        sc->seen = sc->kseen = 0;
+    if (kind == OBJ_ERROR) {
+        if (id < 0 || (sc->rseen >> id & 1)) return rf__json_skip(p, end, depth);
+        sc->rseen |= (uint32_t)1 << id;
+        return scan_value(p, end, depth, &sc->r[id]);
+    }
+    if (id >= S_COUNT) { /* wrappers and the stream name, top level only */
+        if (id == S_STREAM) {
+            if (sc->stream.kind != V_ABSENT) return rf__json_skip(p, end, depth);
+            return scan_value(p, end, depth, &sc->stream);
+        }
+        /* The first "data" object or array (combined) or "event" object
+         * (serverShutdown) holds the event; whatever the top level held
+         * before it was not the event. */
+        if (sc->combined || sc->wrapped || (*p != '{' && (*p != '[' || id != S_DATA)))
+            return rf__json_skip(p, end, depth);
+        if (id == S_DATA) sc->combined = 1;
+        else sc->wrapped = 1;
+        sc->seen = 0;
+        sc->kseen = sc->rseen = 0;
         sc->used = 0;
-        return scan_object(sc, p + 1, depth + 1, 1);
+        if (*p == '[') return scan_array(sc, p, depth + 1);
+        return scan_object(sc, p + 1, depth + 1, OBJ_EVENT);
     }
-    if (id == S_STREAM) {
-        if (sc->stream.kind != V_ABSENT) return rf__json_skip(p, end, depth);
-        return scan_value(p, end, depth, &sc->stream);
-    }
-    if (id < 0 || (sc->seen >> id & 1) || (kind == 0 && sc->combined))
+    if (id < 0 || (sc->seen >> id & 1) || (kind == OBJ_TOP && (sc->combined || sc->wrapped)))
         return rf__json_skip(p, end, depth);
-    sc->seen |= (uint32_t)1 << id;
+    sc->seen |= (uint64_t)1 << id;
     value *v = &sc->v[id];
     if (*p == '[' && (id == S_b || id == S_a || id == S_bids || id == S_asks))
         return scan_levels(sc, p, depth + 1, v);
     if (*p == '{' && id == S_k) {
         v->kind = V_OBJECT;
         sc->kseen = 0;
-        return scan_object(sc, p + 1, depth + 1, 2);
+        return scan_object(sc, p + 1, depth + 1, OBJ_KLINE);
+    }
+    if (*p == '{' && id == S_error) {
+        v->kind = V_OBJECT;
+        sc->rseen = 0;
+        return scan_object(sc, p + 1, depth + 1, OBJ_ERROR);
+    }
+    if (id == S_result || id == S_id) {
+        /* Handed out as raw JSON text, whatever it is. */
+        const uint8_t *q = scan_value(p, end, depth, v);
+        if (q) v->ptr = p, v->len = (size_t)(q - p);
+        return q;
     }
     return scan_value(p, end, depth, v);
 }
@@ -375,10 +411,10 @@ static const uint8_t *scan_object(scan *sc, const uint8_t *p, int depth, int kin
             /* "x": -- nearly every Binance key. */
             id = key_id(k, 1, kind);
             p = rf__json_ws(k + 3, end);
-        } else if (kind == 0 && end - k >= 8 && !memcmp(k, "stream\":", 8)) {
+        } else if (kind == OBJ_TOP && end - k >= 8 && !memcmp(k, "stream\":", 8)) {
             id = S_STREAM; /* combined payloads: "stream": then "data": */
             p = rf__json_ws(k + 8, end);
-        } else if (kind == 0 && end - k >= 6 && !memcmp(k, "data\":", 6)) {
+        } else if (kind == OBJ_TOP && end - k >= 6 && !memcmp(k, "data\":", 6)) {
             id = S_DATA;
             p = rf__json_ws(k + 6, end);
         } else {
@@ -400,240 +436,82 @@ static const uint8_t *scan_object(scan *sc, const uint8_t *p, int depth, int kin
     }
 }
 
-/* ---- interpretation, once the message is known to be valid JSON ---------- */
-
-static int as_int(const value *v, int64_t *out)
+static void scan_init(scan *sc, const uint8_t *end, rf_bn_level *levels, size_t level_cap)
 {
-    if (v->kind != V_INT) return v->kind == V_BIG ? RF_EOVERFLOW : RF_ETYPE;
-    *out = v->num;
-    return 0;
+    sc->end = end;
+    sc->levels = levels;
+    sc->cap = level_cap;
+    sc->used = 0;
+    sc->seen = 0;
+    sc->kseen = sc->rseen = 0;
+    sc->combined = sc->wrapped = 0;
+    sc->stream.kind = V_ABSENT;
+    sc->array.kind = V_ABSENT;
 }
 
-static int as_dec(const value *v, rf_decimal *out)
+static void event_init(rf_bn_event *out)
 {
-    if (v->kind != V_STRING) return RF_ETYPE;
-    if (v->has_dec) {
-        *out = v->dec;
-        return 0;
-    }
-    return rf_decimal_parse((const char *)v->ptr, v->len, out);
-}
-
-static int as_bool(const value *v, uint8_t *out)
-{
-    if (v->kind != V_TRUE && v->kind != V_FALSE) return RF_ETYPE;
-    *out = v->kind == V_TRUE;
-    return 0;
-}
-
-static int as_str(const value *v, rf_str *out)
-{
-    if (v->kind != V_STRING) return RF_ETYPE;
-    out->ptr = (const char *)v->ptr;
-    out->len = v->len;
-    return 0;
-}
-
-#define HAS(id) (sc->seen >> (id) & 1)
-#define KHAS(id) (sc->kseen >> (id) & 1)
-
-/* A required field, converted: absent is RF_EMISSING. */
-#define EV(id, conv, out) (HAS(id) ? conv(&sc->v[id], out) : RF_EMISSING)
-#define KL(id, conv, out) (KHAS(id) ? conv(&sc->k[id], out) : RF_EMISSING)
-
-static int opt_int(const scan *sc, int id, int64_t *out)
-{
-    *out = RF_BN_ABSENT;
-    return HAS(id) ? as_int(&sc->v[id], out) : 0;
-}
-
-static void reverse(rf_bn_level *a, size_t n)
-{
-    for (size_t i = 0, j = n - 1; i < j; i++, j--) {
-        rf_bn_level t = a[i];
-        a[i] = a[j], a[j] = t;
-    }
-}
-
-/* Moves a[0..n) left by k places, cyclically, without a buffer. */
-static void rotate(rf_bn_level *a, size_t n, size_t k)
-{
-    if (k == 0 || k == n) return;
-    reverse(a, k);
-    reverse(a + k, n - k);
-    reverse(a, n);
-}
-
-static int level_list(const scan *sc, int id)
-{
-    if (!HAS(id)) return RF_EMISSING;
-    const value *v = &sc->v[id];
-    if (v->kind != V_ARRAY) return RF_ETYPE;
-    return v->err;
-}
-
-/* Bids then asks at the front of the caller's array, whatever order (and
- * whatever unused lists) the message had them in. */
-static int depth_levels(scan *sc, int bid_id, int ask_id, rf_bn_depth *d)
-{
-    TRY(level_list(sc, bid_id));
-    TRY(level_list(sc, ask_id));
-    size_t nb = sc->v[bid_id].len, na = sc->v[ask_id].len;
-    size_t ob = (size_t)sc->v[bid_id].num, oa = (size_t)sc->v[ask_id].num;
-    if (ob != 0 || oa != nb) {
-        rotate(sc->levels, ob + nb, ob);
-        if (oa < ob) oa += nb;
-        rotate(sc->levels + nb, oa + na - nb, oa - nb);
-    }
-    d->bids = sc->levels;
-    d->bid_count = nb;
-    d->asks = sc->levels ? sc->levels + nb : NULL;
-    d->ask_count = na;
-    return 0;
-}
-
-#define NAME_IS(s, n, lit) ((n) == sizeof lit - 1 && !memcmp(s, lit, sizeof lit - 1))
-
-/* Type from "e", else from the keys, else from the stream name's suffix. */
-static int event_type(const scan *sc)
-{
-    if (HAS(S_e)) {
-        const value *e = &sc->v[S_e];
-        const uint8_t *s = e->ptr;
-        size_t n = e->len;
-        char buf[16];
-        if (e->escaped) {
-            int m = rf__json_ascii(s, n, buf, sizeof buf);
-            if (m < 0) return RF_BN_UNKNOWN;
-            s = (const uint8_t *)buf, n = (size_t)m;
-        }
-        if (NAME_IS(s, n, "depthUpdate")) return RF_BN_DEPTH_UPDATE;
-        if (NAME_IS(s, n, "aggTrade")) return RF_BN_AGG_TRADE;
-        if (NAME_IS(s, n, "trade")) return RF_BN_TRADE;
-        if (NAME_IS(s, n, "bookTicker")) return RF_BN_BOOK_TICKER;
-        if (NAME_IS(s, n, "kline")) return RF_BN_KLINE;
-        return RF_BN_UNKNOWN;
-    }
-    if (HAS(S_lastUpdateId) || HAS(S_bids) || HAS(S_asks)) return RF_BN_PARTIAL_DEPTH;
-    if (HAS(S_u) || HAS(S_B) || HAS(S_A)) return RF_BN_BOOK_TICKER;
-    if (sc->combined && sc->stream.kind == V_STRING) {
-        const uint8_t *s = sc->stream.ptr;
-        size_t n = sc->stream.len;
-        for (size_t i = 0; i < n; i++) {
-            if (s[i] != '@') continue;
-            if (NAME_IS(s + i + 1, n - i - 1, "bookTicker")) return RF_BN_BOOK_TICKER;
-            if (n - i > 6 && !memcmp(s + i + 1, "depth", 5) && (unsigned)(s[i + 6] - '0') < 10)
-                return RF_BN_PARTIAL_DEPTH;
-        }
-    }
-    return RF_BN_UNKNOWN;
-}
-
-static int interpret(scan *sc, rf_bn_event *out)
-{
-    if (sc->combined) {
-        if (sc->stream.kind == V_ABSENT) return RF_EMISSING;
-        TRY(as_str(&sc->stream, &out->stream));
-    }
-    if (HAS(S_e)) TRY(as_str(&sc->v[S_e], &out->event_name));
-    int type = event_type(sc);
-    out->type = type;
-    if (type == RF_BN_UNKNOWN) {
-        /* Tolerated: pass on what is well-formed, complain about nothing. */
-        if (HAS(S_s)) as_str(&sc->v[S_s], &out->symbol);
-        if (HAS(S_E)) as_int(&sc->v[S_E], &out->event_time);
-        return 0;
-    }
-    if (type == RF_BN_PARTIAL_DEPTH) {
-        if (HAS(S_s)) TRY(as_str(&sc->v[S_s], &out->symbol));
-    } else {
-        TRY(EV(S_s, as_str, &out->symbol));
-    }
-    /* Every event that names itself carries E; spot bookTicker and partial depth do not. */
-    TRY(HAS(S_e) ? EV(S_E, as_int, &out->event_time) : opt_int(sc, S_E, &out->event_time));
-
-    switch (type) {
-    case RF_BN_TRADE:
-    case RF_BN_AGG_TRADE: {
-        rf_bn_trade *t = &out->u.trade;
-        if (type == RF_BN_TRADE) {
-            TRY(EV(S_t, as_int, &t->id));
-            t->first_trade_id = t->last_trade_id = RF_BN_ABSENT;
-        } else {
-            TRY(EV(S_a, as_int, &t->id));
-            TRY(EV(S_f, as_int, &t->first_trade_id));
-            TRY(EV(S_l, as_int, &t->last_trade_id));
-        }
-        TRY(EV(S_p, as_dec, &t->price));
-        TRY(EV(S_q, as_dec, &t->quantity));
-        TRY(EV(S_T, as_int, &t->trade_time));
-        return EV(S_m, as_bool, &t->buyer_is_maker);
-    }
-    case RF_BN_DEPTH_UPDATE:
-    case RF_BN_PARTIAL_DEPTH: {
-        rf_bn_depth *d = &out->u.depth;
-        if (type == RF_BN_DEPTH_UPDATE) {
-            TRY(EV(S_U, as_int, &d->first_update_id));
-            TRY(EV(S_u, as_int, &d->final_update_id));
-            TRY(opt_int(sc, S_pu, &d->prev_final_update_id));
-            TRY(opt_int(sc, S_T, &d->transaction_time));
-            return depth_levels(sc, S_b, S_a, d);
-        }
-        d->first_update_id = d->prev_final_update_id = d->transaction_time = RF_BN_ABSENT;
-        TRY(EV(S_lastUpdateId, as_int, &d->final_update_id));
-        return depth_levels(sc, S_bids, S_asks, d);
-    }
-    case RF_BN_BOOK_TICKER: {
-        rf_bn_book_ticker *b = &out->u.book_ticker;
-        TRY(EV(S_u, as_int, &b->update_id));
-        TRY(EV(S_b, as_dec, &b->bid_price));
-        TRY(EV(S_B, as_dec, &b->bid_quantity));
-        TRY(EV(S_a, as_dec, &b->ask_price));
-        TRY(EV(S_A, as_dec, &b->ask_quantity));
-        return opt_int(sc, S_T, &b->transaction_time);
-    }
-    default: { /* RF_BN_KLINE */
-        rf_bn_kline *k = &out->u.kline;
-        if (!HAS(S_k)) return RF_EMISSING;
-        if (sc->v[S_k].kind != V_OBJECT) return RF_ETYPE;
-        TRY(KL(K_i, as_str, &k->interval));
-        TRY(KL(K_t, as_int, &k->open_time));
-        TRY(KL(K_T, as_int, &k->close_time));
-        TRY(KL(K_f, as_int, &k->first_trade_id));
-        TRY(KL(K_L, as_int, &k->last_trade_id));
-        TRY(KL(K_o, as_dec, &k->open));
-        TRY(KL(K_h, as_dec, &k->high));
-        TRY(KL(K_l, as_dec, &k->low));
-        TRY(KL(K_c, as_dec, &k->close));
-        TRY(KL(K_v, as_dec, &k->volume));
-        TRY(KL(K_q, as_dec, &k->quote_volume));
-        TRY(KL(K_V, as_dec, &k->taker_buy_volume));
-        TRY(KL(K_Q, as_dec, &k->taker_buy_quote_volume));
-        TRY(KL(K_n, as_int, &k->trades));
-        return KL(K_x, as_bool, &k->is_closed);
-    }
-    }
+    memset(out, 0, sizeof *out);
+    out->event_time = RF_BN_ABSENT;
 }
 
 int rf_bn_scan(const uint8_t *msg, size_t len, rf_bn_level *levels, size_t level_cap,
                rf_bn_event *out)
 {
-    memset(out, 0, sizeof *out);
-    out->event_time = RF_BN_ABSENT;
+    event_init(out);
     if (!msg || (!levels && level_cap)) return msg || len ? RF_EINVAL : RF_EJSON;
 
     scan sc;
-    sc.end = msg + len;
-    sc.levels = levels;
-    sc.cap = level_cap;
-    sc.used = 0;
-    sc.seen = sc.kseen = 0;
-    sc.combined = 0;
-    sc.stream.kind = V_ABSENT;
-
+    scan_init(&sc, msg + len, levels, level_cap);
     const uint8_t *p = rf__json_ws(msg, sc.end);
-    if (p >= sc.end || *p != '{') return RF_EJSON;
-    p = scan_object(&sc, p + 1, 1, 0);
+    if (p >= sc.end) return RF_EJSON;
+    if (*p == '{') p = scan_object(&sc, p + 1, 1, OBJ_TOP);
+    else if (*p == '[') p = scan_array(&sc, p, 1); /* a raw all-market stream */
+    else return RF_EJSON;
     if (!p || rf__json_ws(p, sc.end) != sc.end) return RF_EJSON;
-    return interpret(&sc, out);
+    return rf__bn_interpret(&sc, out);
+}
+
+int rf_bn_array_next(const rf_bn_event *array, size_t *pos, rf_bn_level *levels, size_t level_cap,
+                     rf_bn_event *out)
+{
+    if (!array || !pos || !out || array->type != RF_BN_ARRAY || (!levels && level_cap))
+        return RF_EINVAL;
+    const uint8_t *items = (const uint8_t *)array->u.array.items.ptr;
+    size_t n = array->u.array.items.len;
+    if (!items || n < 2 || *pos >= n) return RF_EINVAL;
+    const uint8_t *end = items + n, *p = items + *pos;
+    event_init(out);
+    if (*p == ']') return 0;
+    if (*p != '[' && *p != ',') return RF_EINVAL; /* not a position this walk left */
+    p = rf__json_ws(p + 1, end);
+    if (p < end && *p == ']') {
+        *pos = (size_t)(p - items);
+        return 0;
+    }
+    if (p >= end) return RF_EINVAL;
+
+    /* The element on its own: the array's nesting does not count. */
+    scan sc;
+    scan_init(&sc, end, levels, level_cap);
+    const uint8_t *q;
+    int rc;
+    if (*p == '{') {
+        q = scan_object(&sc, p + 1, 1, OBJ_TOP);
+        rc = q ? 0 : RF_EJSON;
+    } else {
+        q = rf__json_skip(p, end, 1);
+        rc = RF_ETYPE; /* valid JSON, but not an event */
+    }
+    if (q) q = rf__json_ws(q, end);
+    if (!q || q >= end || (*q != ',' && *q != ']')) {
+        /* Only a position this walk did not produce gets here: end it. */
+        *pos = n - 1;
+        return RF_EJSON;
+    }
+    *pos = (size_t)(q - items);
+    if (rc) return rc;
+    rc = rf__bn_interpret(&sc, out);
+    if (!sc.combined) out->stream = array->stream;
+    return rc ? rc : 1;
 }

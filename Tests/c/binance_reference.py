@@ -5,7 +5,14 @@ scanner is checked against an independent parser. Decimals are printed as
 the exchange wrote them; the C side prints its fixed-point values with
 rf_decimal_format and the lines must match byte for byte.
 
+An all-market array prints an "array" line with its element count, then one
+line per element (its stream taken from the array). Control answers print
+their "result" and "id" re-serialised compactly; the C side strips the
+whitespace from the raw text it hands out, so the two meet.
+
 Usage: binance_reference.py [FILE...] (default: the two recorded ws files).
+A FILE ending in .jsonl holds one message per line (Tests/fixtures);
+otherwise it is a recording: line 1 is the URL, then "<time>: <message>".
 Run from the repository root. Prints nothing for a file that is missing."""
 import json
 import os
@@ -14,7 +21,13 @@ import sys
 DATA = "../shared/data/binance"
 FILES = ["BINANCE.ws.1.0", "BINANCE_FUTURES.ws.1.0"]
 EVENT_TYPES = {"trade": "trade", "aggTrade": "aggTrade", "depthUpdate": "depthUpdate",
-               "bookTicker": "bookTicker", "kline": "kline"}
+               "bookTicker": "bookTicker", "kline": "kline", "24hrMiniTicker": "miniTicker",
+               "24hrTicker": "ticker", "1hTicker": "rollingTicker", "4hTicker": "rollingTicker",
+               "1dTicker": "rollingTicker", "avgPrice": "avgPrice",
+               "serverShutdown": "serverShutdown"}
+# The ticker family's decimals and integers, in the C struct's order.
+TICKER_DECIMALS = "pPwxcQbBaAohlvq"
+TICKER_INTS = "OCFLn"
 
 
 def num(d, k):
@@ -32,14 +45,33 @@ def levels(bids, asks):
     return out
 
 
-def line(msg):
+def compact(v):
+    return json.dumps(v, separators=(",", ":"))
+
+
+def lines(msg):
     top = json.loads(msg)
-    if isinstance(top.get("data"), dict):
+    stream, wrapped = "", False
+    if isinstance(top, dict) and isinstance(top.get("data"), (dict, list)):
         stream, d = top["stream"], top["data"]
+    elif isinstance(top, dict) and isinstance(top.get("event"), dict):
+        d, wrapped = top["event"], True
     else:
-        stream, d = "", top
+        d = top
+    if isinstance(d, list):
+        head = f"array stream={stream} e= s= E=- count={len(d)}"
+        return [head] + [line(x, stream, False) for x in d]
+    return [line(d, stream, wrapped)]
+
+
+def line(d, stream, wrapped):
+    top_level = not stream and not wrapped
     if "e" in d:
         kind = EVENT_TYPES.get(d["e"], "unknown")
+    elif top_level and "result" in d:
+        kind = "response"
+    elif top_level and ("error" in d or ("code" in d and "msg" in d)):
+        kind = "error"
     elif "lastUpdateId" in d or "bids" in d:
         kind = "partialDepth"
     elif "u" in d:
@@ -61,6 +93,19 @@ def line(msg):
         k = d["k"]
         f += [k["i"], k["t"], k["T"], k["f"], k["L"], k["o"], k["h"], k["l"], k["c"],
               k["v"], k["q"], k["V"], k["Q"], k["n"], boolean(k["x"])]
+    elif kind in ("miniTicker", "ticker", "rollingTicker"):
+        f += [d.get(c, "-") for c in TICKER_DECIMALS] + [num(d, c) for c in TICKER_INTS]
+        f.append("w=" + (d["e"][:2] if kind == "rollingTicker" else ""))
+    elif kind == "avgPrice":
+        f += [d["i"], d["w"], d["T"]]
+    elif kind == "response":
+        f += [f"id={d['id'] if type(d['id']) is int else '-'}", f"id_text={compact(d['id'])}",
+              f"result={compact(d['result'])}"]
+    elif kind == "error":
+        e = d["error"] if "error" in d else d
+        f += [f"id={d['id'] if type(d.get('id')) is int else '-'}",
+              f"id_text={compact(d['id']) if 'id' in d else ''}", f"code={e['code']}",
+              f"msg={e['msg']}"]
     return " ".join(str(x) for x in f)
 
 
@@ -70,12 +115,14 @@ def main():
         if not os.path.exists(path):
             continue
         with open(path, encoding="utf-8") as fh:
-            lines = fh.read().split("\n")
-        for raw in lines[1:]:  # line 1 is the URL
+            text = fh.read().split("\n")
+        jsonl = path.endswith(".jsonl")
+        for raw in text if jsonl else text[1:]:  # a recording's line 1 is the URL
             if not raw:
                 continue
-            _, _, msg = raw.partition(": ")
-            print(line(msg))
+            msg = raw if jsonl else raw.partition(": ")[2]
+            for out in lines(msg):
+                print(out)
 
 
 if __name__ == "__main__":

@@ -266,6 +266,52 @@ static size_t random_text(char *s)
     return n;
 }
 
+/* Every fractional length 0-18 with integer parts of every size that can
+ * still fit, with and without a sign and leading zeros: the exact value is
+ * computed here in 128 bits from the digits written. */
+static void test_every_scale(void)
+{
+    static const char *const ints[] = {"0", "1", "7", "42", "12345", "99999999", "123456789",
+                                       "9223372036", "922337203685477580", "9223372036854775807"};
+    long checked = 0;
+    for (size_t ii = 0; ii < sizeof ints / sizeof ints[0]; ii++)
+        for (unsigned scale = 0; scale <= RF_DECIMAL_MAX_SCALE + 1; scale++)
+            for (int variant = 0; variant < 4; variant++) {
+                char s[64];
+                int neg = variant & 1, zeros = variant & 2;
+                size_t n = (size_t)sprintf(s, "%s%s%s", neg ? "-" : "", zeros ? "000" : "", ints[ii]);
+                __int128 v = 0;
+                for (const char *c = ints[ii]; *c; c++) v = v * 10 + (*c - '0');
+                if (scale) s[n++] = '.';
+                for (unsigned k = 0; k < scale; k++) {
+                    int d = (int)((k * 7 + ii) % 10);
+                    s[n++] = (char)('0' + d);
+                    v = v * 10 + d;
+                }
+                s[n] = 0;
+                rf_decimal d = {0, 0};
+                int r = parse_exact(s, n, &d), want = 0;
+                if (scale > RF_DECIMAL_MAX_SCALE || v > (__int128)INT64_MAX + neg) want = RF_EOVERFLOW;
+                CHECK_EQ(r, want);
+                if (r == 0 && want == 0) {
+                    CHECK(d.mantissa == (int64_t)(neg ? -v : v) && d.scale == scale);
+                    checked++;
+                }
+                if (r != want || (r == 0 && d.scale != scale)) fprintf(stderr, "  input: \"%s\"\n", s);
+            }
+    printf("every scale: %ld exact values with 0-18 fractional digits\n", checked);
+    expect_value("0.00000000", 0, 8);
+    expect_value("-0.00000000", 0, 8);
+    expect_value("000.000100", 100, 6);
+    expect_value("0000000000000000000000.000000000000000001", 1, 18);
+    expect_value("99999999999999999.9", 999999999999999999, 1);
+    expect_error("99999999999999999999.0", 22, RF_EOVERFLOW);
+    expect_error("1.0000000000000000000000000000000000000001", 42, RF_EOVERFLOW);
+    static const char *garbage[] = {"0.0.0", "0..0", "00x", "\"1\"", "1 .5", "1. 5", "١٢", "1\xff", "0.\xc2\xb5"};
+    for (size_t i = 0; i < sizeof garbage / sizeof garbage[0]; i++)
+        expect_error(garbage[i], strlen(garbage[i]), RF_EDECIMAL);
+}
+
 static void test_parse_differential(void)
 {
     char s[32];
@@ -510,6 +556,8 @@ int main(void)
     printf("round trip: %ld recorded decimal strings in all\n", total);
     CHECK_BAIL();
     test_hand_cases();
+    CHECK_BAIL();
+    test_every_scale();
     CHECK_BAIL();
     test_parse_differential();
     CHECK_BAIL();

@@ -131,7 +131,11 @@ typedef struct rf_bn_avg_price {  /* spot avgPrice */
 } rf_bn_avg_price;
 
 /* The answer to a control message (SUBSCRIBE, UNSUBSCRIBE,
- * LIST_SUBSCRIPTIONS, SET_PROPERTY, GET_PROPERTY). */
+ * LIST_SUBSCRIPTIONS, SET_PROPERTY, GET_PROPERTY). Recognised only at the
+ * top level of a raw message, never inside "data". A response requires its
+ * "id"; an error may lack one (Binance sends none for a request it could not
+ * parse): then id is RF_BN_ABSENT and id_text empty. An "id" that is neither
+ * an integer, a string nor null is RF_ETYPE (RF_EOVERFLOW past int64). */
 typedef struct rf_bn_response {
     int64_t id;                   /* "id" when it is an integer, else RF_BN_ABSENT */
     rf_str id_text;               /* "id" as raw JSON text (a number, "quoted string" or null) */
@@ -140,7 +144,8 @@ typedef struct rf_bn_response {
     rf_str error_msg;             /* RF_BN_ERROR: "msg", raw bytes between the quotes */
 } rf_bn_response;
 
-/* RF_BN_ARRAY: the raw array text, '[' to ']' inclusive, validated. */
+/* RF_BN_ARRAY: the raw array text, '[' to ']' inclusive, validated. A raw
+ * all-market stream is a top-level array; a combined one is "data":[...]. */
 typedef struct rf_bn_array {
     rf_str items;
     size_t count;                 /* number of elements */
@@ -176,9 +181,11 @@ int rf_bn_scan(const uint8_t *msg, size_t len, rf_bn_level *levels, size_t level
 
 /* Walks an RF_BN_ARRAY event: *pos starts at 0 and advances past each
  * element. Each element is scanned as a message of its own (its stream taken
- * from the array event). Returns 1 with *out filled, 0 after the last
- * element, or a negative code for an element that does not scan (*pos still
- * advances past it, so the walk can go on). */
+ * from the array event; nesting counted from the element). Returns 1 with
+ * *out filled, 0 after the last element, or a negative code for an element
+ * that does not scan (RF_ETYPE for one that is not an object; *pos still
+ * advances past it, so the walk can go on). RF_EINVAL for a NULL argument,
+ * an event that is not an array, or a *pos this walk did not produce. */
 int rf_bn_array_next(const rf_bn_event *array, size_t *pos, rf_bn_level *levels, size_t level_cap,
                      rf_bn_event *out);
 
