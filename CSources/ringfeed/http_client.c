@@ -84,6 +84,13 @@ static void tls_established(void *ctx) { send_request(ctx); }
 
 static int tls_plain(void *ctx, uint8_t *data, size_t len) { return response_bytes(ctx, data, len); }
 
+/* Under kTLS RX the peer's close_notify or a fatal alert arrives here. */
+static void tls_ended(void *ctx, int rc)
+{
+    rf_http_request *r = ctx;
+    finish(r, rc == RF_ECLOSED ? rf_http_response_eof(r->resp) : rc);
+}
+
 static void tcp_connected(rf_conn *tcp, void *ctx)
 {
     rf_http_request *r = ctx;
@@ -91,7 +98,8 @@ static void tcp_connected(rf_conn *tcp, void *ctx)
         send_request(r);
         return;
     }
-    static const rf__tls_stream_handlers h = {.on_established = tls_established, .on_plain = tls_plain};
+    static const rf__tls_stream_handlers h = {.on_established = tls_established, .on_plain = tls_plain,
+                                                .on_end = tls_ended};
     int rc = rf__tls_stream_start(&r->tls, tcp, r->tls_ctx, 0, r->url.host, r->url.port, &h, r);
     if (rc != 0)
         finish(r, rc);

@@ -1,15 +1,23 @@
-/* Kernel TLS probe. The tls ULP can only be attached to an established TCP
- * socket, so the probe makes a loopback connection to itself and asks. */
+/* Kernel TLS, the socket side: the probe, attaching the tls ULP, handing a
+ * direction to the kernel, and records of other content types (alerts,
+ * post-handshake messages), which travel with a record-type cmsg. The tls
+ * ULP can only be attached to an established TCP socket, so the probe makes
+ * a loopback connection to itself and asks. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "ktls.h"
 #include "ringfeed/tls.h"
 
 #ifndef TCP_ULP
 #define TCP_ULP 31
+#endif
+#ifndef SOL_TLS
+#define SOL_TLS 282
 #endif
 
 static const char *reason(int err)
@@ -50,4 +58,50 @@ int rf_tls_kernel_offload_available(const char **why)
     if (why != NULL)
         *why = msg;
     return ok;
+}
+
+int rf__ktls_attach(int fd)
+{
+    return setsockopt(fd, SOL_TCP, TCP_ULP, "tls", sizeof "tls" - 1) == 0 ? 0 : -errno;
+}
+
+int rf__ktls_install(int fd, int dir, const rf__ktls_info *info)
+{
+    int opt = dir == RF__KTLS_TX ? TLS_TX : TLS_RX;
+    return setsockopt(fd, SOL_TLS, opt, &info->u, (socklen_t)info->len) == 0 ? 0 : -errno;
+}
+
+void rf__ktls_record_msg(struct msghdr *msg, struct iovec *iov, uint8_t *cbuf, uint8_t type,
+                         const uint8_t *data, size_t len)
+{
+    _Static_assert(CMSG_SPACE(1) <= RF__KTLS_CMSG_SPACE, "cmsg buffer too small");
+    memset(msg, 0, sizeof *msg);
+    memset(cbuf, 0, RF__KTLS_CMSG_SPACE);
+    iov->iov_base = (void *)data;
+    iov->iov_len = len;
+    msg->msg_iov = iov;
+    msg->msg_iovlen = 1;
+    msg->msg_control = cbuf;
+    msg->msg_controllen = CMSG_SPACE(1);
+    struct cmsghdr *cm = CMSG_FIRSTHDR(msg);
+    cm->cmsg_level = SOL_TLS;
+    cm->cmsg_type = TLS_SET_RECORD_TYPE;
+    cm->cmsg_len = CMSG_LEN(1);
+    *CMSG_DATA(cm) = type;
+}
+
+ssize_t rf__ktls_recv_record(int fd, uint8_t *type, uint8_t *buf, size_t cap)
+{
+    uint8_t cbuf[RF__KTLS_CMSG_SPACE];
+    struct iovec iov = {.iov_base = buf, .iov_len = cap};
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+                         .msg_controllen = sizeof cbuf};
+    ssize_t n = recvmsg(fd, &msg, MSG_DONTWAIT);
+    if (n < 0)
+        return -errno;
+    *type = RF__TLS_APPLICATION_DATA;
+    for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); cm != NULL; cm = CMSG_NXTHDR(&msg, cm))
+        if (cm->cmsg_level == SOL_TLS && cm->cmsg_type == TLS_GET_RECORD_TYPE)
+            *type = *CMSG_DATA(cm);
+    return n;
 }

@@ -16,7 +16,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "ktls.h"
 #include "loop_internal.h"
+#include "loop_ktls.h"
 
 /* Send buffers above this are freed once drained, so one 16 MiB message
  * does not pin 16 MiB per connection forever. */
@@ -133,7 +135,8 @@ static void finalize(rf_conn *c) {
 
 void rf__conn_arm_recv(rf_conn *c) {
     rf_loop *loop = c->loop;
-    if (c->recv_armed || c->peer_eof || c->state == RF__CLOSING || c->state == RF__CONNECTING)
+    if (c->recv_armed || c->recv_paused || c->peer_eof || c->state == RF__CLOSING ||
+        c->state == RF__CONNECTING)
         return;
     if (!loop->br && !c->rbuf) {
         c->rbuf = malloc(loop->buf_size);
@@ -193,7 +196,10 @@ void rf__conn_on_recv(rf_conn *c, int res, unsigned flags) {
              * the whole loop drops to single-shot. */
             loop->multishot = false;
         } else if (res != -ENOBUFS && res != -EAGAIN && res != -EINTR && res != -ECANCELED) {
-            rf__conn_fail(c, map_errno(-res));
+            /* kTLS RX fails a recv with EIO when a non-data record is next. */
+            int reason = c->on_recv_error ? c->on_recv_error(c, c->ktls_arg, res) : map_errno(-res);
+            if (reason != 0)
+                rf__conn_fail(c, reason);
         }
     }
     /* Re-arm before dropping the reference so the count never touches 0 on
@@ -203,6 +209,11 @@ void rf__conn_on_recv(rf_conn *c, int res, unsigned flags) {
         if (c->state == RF__OPEN || c->state == RF__GRACEFUL)
             rf__conn_arm_recv(c);
         conn_put(c);
+        if (c->recv_paused && c->on_paused && !c->recv_armed && c->state == RF__OPEN) {
+            void (*paused)(rf_conn *, void *) = c->on_paused;
+            c->on_paused = NULL;
+            paused(c, c->ktls_arg);
+        }
     }
 }
 
@@ -222,8 +233,21 @@ static void submit_fly(rf_conn *c) {
     c->inflight++;
 }
 
+/* The queued control record: one sendmsg with its record-type cmsg. */
+static void submit_ctl(rf_conn *c) {
+    struct io_uring_sqe *sqe = rf__get_sqe(c->loop, RF__UD(c, RF__OP_SEND));
+    if (!sqe) {
+        rf__conn_fail(c, RF_ESYS);
+        return;
+    }
+    rf__ktls_record_msg(&c->ctl_msg, &c->ctl_iov, c->ctl_cbuf, c->ctl_type, c->ctl, c->ctl_len);
+    io_uring_prep_sendmsg(sqe, c->fd, &c->ctl_msg, MSG_NOSIGNAL);
+    c->send_inflight = c->ctl_inflight = true;
+    c->inflight++;
+}
+
 static void maybe_shutdown(rf_conn *c) {
-    if (c->state == RF__GRACEFUL && !c->shut_wr && !c->send_inflight && c->acc.len == 0) {
+    if (c->state == RF__GRACEFUL && !c->shut_wr && !c->send_inflight && c->acc.len == 0 && c->ctl_len == 0) {
         c->shut_wr = true;
         shutdown(c->fd, SHUT_WR);
         if (c->peer_eof)
@@ -240,12 +264,26 @@ static void flush_one(rf_conn *c) {
         c->acc = t;
         c->acc.len = c->acc.off = 0;
         submit_fly(c);
+    } else if (!c->send_inflight && c->ctl_len > 0) {
+        submit_ctl(c); /* after every byte queued before it */
     }
     maybe_shutdown(c);
 }
 
 void rf__conn_on_send(rf_conn *c, int res) {
     c->send_inflight = false;
+    if (c->ctl_inflight) {
+        c->ctl_inflight = false;
+        if (c->state != RF__CLOSING) {
+            if (res > 0)
+                c->ctl_len = 0; /* a record is taken whole or not at all */
+            else if (res != 0 && res != -EAGAIN && res != -EINTR && res != -ECANCELED)
+                rf__conn_fail(c, map_errno(-res));
+            flush_add(c); /* retry, or go on with what was queued since */
+        }
+        conn_put(c);
+        return;
+    }
     if (c->state != RF__CLOSING) {
         if (res > 0) {
             c->fly.off += (size_t)res;
@@ -258,7 +296,7 @@ void rf__conn_on_send(rf_conn *c, int res) {
                     c->fly.p = NULL;
                     c->fly.cap = 0;
                 }
-                if (c->acc.len > 0)
+                if (c->acc.len > 0 || c->ctl_len > 0)
                     flush_add(c);
                 maybe_shutdown(c);
             }
@@ -346,6 +384,7 @@ void rf_conn_close_graceful(rf_conn *c, uint64_t timeout_ns) {
     if (c->state != RF__OPEN)
         return;
     c->state = RF__GRACEFUL;
+    c->recv_paused = false; /* a pause for kTLS must not keep the EOF from being seen */
     if (rf_timer_start(c->loop, timeout_ns, grace_expired, c, &c->grace_timer) != 0) {
         rf_conn_close(c);
         return;
@@ -402,6 +441,39 @@ int rf_conn_fd(const rf_conn *c) {
 
 rf_loop *rf_conn_loop(const rf_conn *c) {
     return c->loop;
+}
+
+/* ---- kernel TLS hooks (loop_ktls.h) ---- */
+
+void rf__conn_pause_recv(rf_conn *c, void (*on_paused)(rf_conn *c, void *arg), void *arg) {
+    c->recv_paused = true;
+    c->on_paused = on_paused;
+    c->ktls_arg = arg;
+    if (c->recv_armed)
+        rf__cancel_op(c->loop, RF__UD(c, RF__OP_RECV));
+}
+
+void rf__conn_resume_recv(rf_conn *c) {
+    c->recv_paused = false;
+    c->on_paused = NULL;
+    rf__conn_arm_recv(c);
+}
+
+void rf__conn_set_recv_error(rf_conn *c, int (*fn)(rf_conn *c, void *arg, int err), void *arg) {
+    c->on_recv_error = fn;
+    c->ktls_arg = arg;
+}
+
+int rf__conn_send_record(rf_conn *c, uint8_t type, const uint8_t *data, size_t len) {
+    if (c->state == RF__CLOSING || c->state == RF__GRACEFUL)
+        return RF_ECLOSED;
+    if (c->ctl_len > 0 || len == 0 || len > sizeof c->ctl)
+        return RF_ESTATE;
+    memcpy(c->ctl, data, len);
+    c->ctl_len = (uint8_t)len;
+    c->ctl_type = type;
+    flush_add(c);
+    return 0;
 }
 
 /* ---- connect ---- */

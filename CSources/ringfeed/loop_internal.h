@@ -65,6 +65,16 @@ struct rf_conn {
     rf_conn *prev, *next;  /* loop->conns */
     rf_conn *next_pending; /* loop->pending */
     rf_conn *next_flush;   /* loop->flush */
+    /* Kernel TLS hooks (loop_ktls.h): a paused receive, a receive error
+     * handler, and one control record (an alert) to send after the queue. */
+    bool recv_paused, ctl_inflight;
+    uint8_t ctl_type, ctl_len, ctl[8];
+    void (*on_paused)(rf_conn *c, void *arg);
+    int (*on_recv_error)(rf_conn *c, void *arg, int err);
+    void *ktls_arg;
+    struct msghdr ctl_msg; /* read by the kernel while the sendmsg is in flight */
+    struct iovec ctl_iov;
+    uint8_t ctl_cbuf[24]; /* RF__KTLS_CMSG_SPACE */
 };
 
 struct rf_listener {

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ktls.h"
 #include "ringfeed/error.h"
 #include "tls_internal.h"
 
@@ -209,9 +210,12 @@ void rf_tls_destroy(rf_tls *t)
     if (t->ssl != NULL && t->done && (t->error == 0 || t->error == RF_ECLOSED))
         SSL_set_shutdown(t->ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
     SSL_free(t->ssl);
+    OPENSSL_cleanse(t->kt.secret, sizeof t->kt.secret);
     rf__tls_ctx_release(t->ctx);
     free(t);
 }
+
+int rf__tls_set_error(rf_tls *t, int code, const char *line) { return set_error(t, code, line, ""); }
 
 int rf__tls_set_max_version(rf_tls *t, int version)
 {
@@ -243,6 +247,8 @@ int rf_tls_handshake(rf_tls *t)
 
 int rf_tls_feed(rf_tls *t, const uint8_t *data, size_t len)
 {
+    if (t->kt.on)
+        rf__ktls_scan_bytes(&t->kt.in, data, len);
     /* BIO_write takes an int, so very large inputs go in slices. */
     while (len > 0) {
         int chunk = len > INT_MAX ? INT_MAX : (int)len;
@@ -285,6 +291,8 @@ int rf_tls_read(rf_tls *t, uint8_t *buf, size_t cap)
             break; /* a sticky error is reported by the next call */
         return rc;
     }
+    if (total > 0)
+        t->kt.read_data = 1;
     return (int)total;
 }
 
@@ -292,7 +300,7 @@ int rf_tls_write(rf_tls *t, const uint8_t *data, size_t len)
 {
     if (t->error != 0)
         return t->error;
-    if (!t->done)
+    if (!t->done || t->kt.dir[RF__KTLS_TX].offloaded)
         return RF_ESTATE;
     while (len > 0) {
         size_t n = 0;
@@ -318,12 +326,16 @@ size_t rf_tls_take_output(rf_tls *t, uint8_t *dst, size_t cap)
     if (cap == 0 || BIO_ctrl_pending(t->wbio) == 0)
         return 0;
     int n = BIO_read(t->wbio, dst, (int)cap);
-    return n > 0 ? (size_t)n : 0;
+    if (n <= 0)
+        return 0;
+    if (t->kt.on)
+        rf__ktls_scan_bytes(&t->kt.out, dst, (size_t)n);
+    return (size_t)n;
 }
 
 int rf_tls_shutdown(rf_tls *t)
 {
-    if (!t->done)
+    if (!t->done || t->kt.dir[RF__KTLS_TX].offloaded) /* the kernel sends it then */
         return RF_ESTATE;
     if (t->error != 0 && t->error != RF_ECLOSED)
         return t->error;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ktls.h"
 #include "ringfeed/error.h"
 #include "tls_internal.h"
 
@@ -202,6 +203,16 @@ int rf_tls_ctx_create(rf_tls_ctx **out, const rf_tls_ctx_config *cfg)
         rc = RF_ENOMEM;
     if (rc == 0)
         rc = ctx->server ? configure_server(ctx, cfg) : configure_client(ctx, cfg);
+    if (rc == 0 && !cfg->no_kernel_offload) {
+        /* One probe per context, not per connection: whether the kernel has
+         * the tls ULP does not change while the process runs (a module
+         * loaded later is picked up by the next context). */
+        ctx->offload = rf_tls_kernel_offload_available(NULL);
+        /* Called a few times per handshake; it only keeps secrets of
+         * connections that may be offloaded. */
+        if (ctx->offload)
+            SSL_CTX_set_keylog_callback(ctx->ssl, rf__ktls_keylog);
+    }
     ERR_clear_error();
     if (rc == RF_ETLS_CONFIG) {
         /* Kept (and returned) so rf_tls_ctx_error can say which file and why. */
@@ -235,3 +246,9 @@ void rf_tls_ctx_destroy(rf_tls_ctx *ctx)
 }
 
 const char *rf_tls_ctx_error(const rf_tls_ctx *ctx) { return ctx ? ctx->err : ""; }
+
+void rf__tls_ctx_force_offload(rf_tls_ctx *ctx)
+{
+    ctx->offload = 1;
+    SSL_CTX_set_keylog_callback(ctx->ssl, rf__ktls_keylog);
+}

@@ -24,9 +24,17 @@ static int plain(void *ctx, uint8_t *data, size_t len)
     return c->phase != RF__WS_HANDSHAKE && c->phase != RF__WS_OPEN;
 }
 
+static void ended(void *ctx, int rc)
+{
+    rf_ws_conn *c = ctx;
+    if (c->phase == RF__WS_ENDING)
+        return;
+    rf__ws_conn_end(c, rc, 1); /* RF_ECLOSED: close_notify, the peer is done sending */
+}
+
 int rf__ws_conn_tls_start(rf_ws_conn *c)
 {
-    static const rf__tls_stream_handlers h = {.on_established = established, .on_plain = plain};
+    static const rf__tls_stream_handlers h = {.on_established = established, .on_plain = plain, .on_end = ended};
     c->phase = RF__WS_TLS;
     return rf__tls_stream_start(&c->tls, c->tcp, c->tls_ctx, c->role == RF_WS_SERVER,
                                 c->tls_host, c->tls_port, &h, c);
@@ -57,7 +65,7 @@ const rf_tls *rf_ws_conn_tls(const rf_ws_conn *c) { return c->tls.tls; }
 
 const char *rf_ws_conn_tls_path(const rf_ws_conn *c)
 {
-    /* Records stay in userspace: OpenSSL works on memory buffers so the ring
-     * keeps doing the socket I/O; see rf_tls_kernel_offload_available(). */
-    return c->tls.tls ? "userspace" : "none";
+    /* "kernel" / "kernel-tx" once kTLS took over, else "userspace"; the
+     * ring does the socket I/O on every path. */
+    return c->tls.tls ? rf_tls_path(c->tls.tls) : "none";
 }

@@ -30,6 +30,12 @@ typedef struct rf_tls_ctx_config {
     const char *cert_file; /* server: certificate chain, PEM */
     const char *key_file;  /* server: private key, PEM */
     const char *alpn;      /* protocol to offer/accept, e.g. "http/1.1"; NULL = "http/1.1", "" = none */
+    /* 0 (default): where the kernel offers kTLS (the "tls" TCP ULP), hand
+     * records to it after the handshake (AES-GCM and ChaCha20-Poly1305,
+     * TLS 1.2 and 1.3), so the ring sends and receives plaintext; anything
+     * that prevents it keeps the connection in userspace. 1: always
+     * userspace. */
+    int no_kernel_offload;
 } rf_tls_ctx_config;
 
 /* Returns 0, RF_EINVAL, RF_ENOMEM or RF_ETLS_CONFIG (a file that does not
@@ -88,6 +94,12 @@ const char *rf_tls_error(const rf_tls *t);
 /* Kernel TLS: whether this kernel accepts the "tls" TCP upper-layer protocol
  * on a TCP socket (setsockopt TCP_ULP). Returns 1, or 0 with the reason. */
 int rf_tls_kernel_offload_available(const char **why);
+
+/* Where this connection's records are encrypted and decrypted: "kernel"
+ * (kTLS both ways), "kernel-tx" (sending offloaded, receiving still in
+ * OpenSSL), "userspace", or "none" for NULL. A connection starts in
+ * userspace and moves to the kernel shortly after its handshake. */
+const char *rf_tls_path(const rf_tls *t);
 
 #ifdef __cplusplus
 }
