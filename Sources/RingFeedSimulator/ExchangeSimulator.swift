@@ -59,7 +59,10 @@ public final class ExchangeSimulator: @unchecked Sendable {
         let sim = ExchangeSimulator(source: source, loop: l, ownsLoop: loop == nil, configuration: configuration)
         var handlers = WebSocketServer.Handlers()
         // Weak: the server keeps its handlers for as long as the process runs.
-        handlers.onHTTPRequest = { [weak sim] req in sim?.handleHTTP(req) ?? .json(503, "{}") }
+        handlers.onHTTPRequest = { [weak sim] req in
+            guard let sim else { return .json(503, "{}") }
+            return sim.handleHTTP(req) // nil: let the upgrade go ahead
+        }
         handlers.onOpen = { [weak sim] ws in sim?.opened(ws) }
         handlers.onMessage = { [weak sim] ws, msg in sim?.received(ws, msg) }
         handlers.onPing = { [weak sim] ws, _ in sim?.incoming(ws) }
