@@ -12,10 +12,12 @@ struct RingFeedCommand: AsyncParsableCommand {
               ringfeed demo --duration 5             ... for five seconds, then print a summary
               ringfeed autobahn --url ws://127.0.0.1:9001 --agent RingFeed
               ringfeed autobahn-server --port 9002
+              ringfeed stream btcusdt@aggTrade       print Binance events as JSON lines
+              ringfeed simulate --port 9443          a Binance-compatible exchange on loopback (streams, REST, faults)
               ringfeed info                          what this machine gives the core
             """,
         version: "0.1.0",
-        subcommands: [Demo.self, Autobahn.self, AutobahnServer.self, Info.self]
+        subcommands: [Demo.self, Stream.self, Autobahn.self, AutobahnServer.self, Simulate.self, Info.self]
     )
 }
 
