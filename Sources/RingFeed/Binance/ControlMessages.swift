@@ -1,0 +1,174 @@
+/// Binance's live control messages on a market-stream connection:
+/// SUBSCRIBE, UNSUBSCRIBE, LIST_SUBSCRIPTIONS, SET_PROPERTY, GET_PROPERTY,
+/// each with a request id that the answer carries back.
+
+/// A control request, encoded once and sent as one text message. All the
+/// streams of one call travel in one request.
+public struct ControlRequest: Sendable, Equatable {
+    public enum Method: String, Sendable {
+        case subscribe = "SUBSCRIBE"
+        case unsubscribe = "UNSUBSCRIBE"
+        case listSubscriptions = "LIST_SUBSCRIPTIONS"
+        case setProperty = "SET_PROPERTY"
+        case getProperty = "GET_PROPERTY"
+    }
+
+    public var method: Method
+    /// Parameters as JSON values, already encoded ("\"btcusdt@trade\"", "true").
+    public var params: [String]
+    public var id: Int64
+
+    public static func subscribe(_ streams: [String], id: Int64) -> ControlRequest {
+        ControlRequest(method: .subscribe, params: streams.map(jsonString), id: id)
+    }
+    public static func unsubscribe(_ streams: [String], id: Int64) -> ControlRequest {
+        ControlRequest(method: .unsubscribe, params: streams.map(jsonString), id: id)
+    }
+    public static func listSubscriptions(id: Int64) -> ControlRequest {
+        ControlRequest(method: .listSubscriptions, params: [], id: id)
+    }
+    public static func setProperty(_ name: String, _ value: Bool, id: Int64) -> ControlRequest {
+        ControlRequest(method: .setProperty, params: [jsonString(name), value ? "true" : "false"], id: id)
+    }
+    public static func getProperty(_ name: String, id: Int64) -> ControlRequest {
+        ControlRequest(method: .getProperty, params: [jsonString(name)], id: id)
+    }
+
+    /// The JSON text, e.g. {"method":"SUBSCRIBE","params":["btcusdt@trade"],"id":1}.
+    public var json: String {
+        var s = "{\"method\":\"\(method.rawValue)\""
+        if method != .listSubscriptions || !params.isEmpty {
+            s += ",\"params\":[" + params.joined(separator: ",") + "]"
+        }
+        s += ",\"id\":\(id)}"
+        return s
+    }
+}
+
+/// Why a control request did not succeed.
+public enum ControlError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The exchange answered with an error object: Binance's code and message
+    /// (0 unknown property, 1 invalid value type, 2 invalid request, 3 invalid JSON).
+    case rejected(code: Int64, message: String)
+    /// No answer within the request timeout.
+    case timedOut
+    /// The connection ended before the answer came.
+    case connectionClosed
+    /// The answer was not the JSON the request calls for.
+    case unexpectedResult(String)
+
+    public var description: String {
+        switch self {
+        case let .rejected(code, message): "the exchange refused the request (code \(code)): \(message)"
+        case .timedOut: "no answer to the request in time"
+        case .connectionClosed: "the connection ended before the answer"
+        case let .unexpectedResult(text): "unexpected answer: \(text)"
+        }
+    }
+}
+
+/// JSON string literal for a Swift string (control messages only).
+func jsonString(_ s: String) -> String {
+    var out = "\""
+    for u in s.unicodeScalars {
+        switch u {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        default:
+            if u.value < 0x20 {
+                let hex = String(u.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            } else {
+                out.unicodeScalars.append(u)
+            }
+        }
+    }
+    return out + "\""
+}
+
+/// Decodes a JSON string's contents (the bytes between the quotes, escapes
+/// included) into a Swift string; nil if an escape is malformed.
+func decodeJSONStringBody(_ body: some Collection<UInt8>) -> String? {
+    var out = [UInt8]()
+    out.reserveCapacity(body.count)
+    var it = body.makeIterator()
+    func hex4(_ it: inout some IteratorProtocol<UInt8>) -> UInt32? {
+        var v: UInt32 = 0
+        for _ in 0..<4 {
+            guard let c = it.next() else { return nil }
+            let d: UInt32
+            switch c {
+            case 48...57: d = UInt32(c - 48)
+            case 65...70: d = UInt32(c - 55)
+            case 97...102: d = UInt32(c - 87)
+            default: return nil
+            }
+            v = v << 4 | d
+        }
+        return v
+    }
+    while let c = it.next() {
+        guard c == UInt8(ascii: "\\") else { out.append(c); continue }
+        guard let e = it.next() else { return nil }
+        switch e {
+        case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out.append(e)
+        case UInt8(ascii: "b"): out.append(8)
+        case UInt8(ascii: "f"): out.append(12)
+        case UInt8(ascii: "n"): out.append(10)
+        case UInt8(ascii: "r"): out.append(13)
+        case UInt8(ascii: "t"): out.append(9)
+        case UInt8(ascii: "u"):
+            guard var v = hex4(&it) else { return nil }
+            if (0xD800..<0xDC00).contains(v) {
+                guard it.next() == UInt8(ascii: "\\"), it.next() == UInt8(ascii: "u"),
+                      let lo = hex4(&it), (0xDC00..<0xE000).contains(lo) else { return nil }
+                v = 0x10000 + ((v - 0xD800) << 10) + (lo - 0xDC00)
+            }
+            guard let scalar = Unicode.Scalar(v) else { return nil }
+            out.append(contentsOf: Array(String(Character(scalar)).utf8))
+        default: return nil
+        }
+    }
+    return String(decoding: out, as: UTF8.self)
+}
+
+/// Parses a JSON array of strings (LIST_SUBSCRIPTIONS' result); nil for
+/// anything else.
+func parseJSONStringArray(_ text: some Collection<UInt8>) -> [String]? {
+    let b = Array(text)
+    var i = 0
+    func skipSpace() { while i < b.count, b[i] == 32 || b[i] == 9 || b[i] == 10 || b[i] == 13 { i += 1 } }
+    skipSpace()
+    guard i < b.count, b[i] == UInt8(ascii: "[") else { return nil }
+    i += 1
+    var out: [String] = []
+    skipSpace()
+    if i < b.count, b[i] == UInt8(ascii: "]") {
+        i += 1
+        skipSpace()
+        return i == b.count ? out : nil
+    }
+    while true {
+        skipSpace()
+        guard i < b.count, b[i] == UInt8(ascii: "\"") else { return nil }
+        i += 1
+        let start = i
+        while i < b.count, b[i] != UInt8(ascii: "\"") {
+            if b[i] == UInt8(ascii: "\\") { i += 1 }
+            i += 1
+        }
+        guard i < b.count, let s = decodeJSONStringBody(b[start..<i]) else { return nil }
+        out.append(s)
+        i += 1
+        skipSpace()
+        guard i < b.count else { return nil }
+        if b[i] == UInt8(ascii: ",") { i += 1; continue }
+        guard b[i] == UInt8(ascii: "]") else { return nil }
+        i += 1
+        skipSpace()
+        return i == b.count ? out : nil
+    }
+}

@@ -1,0 +1,326 @@
+import CRingFeed
+import Synchronization
+
+/// A Binance market-stream connection: combined streams, live control
+/// messages, and typed events.
+///
+///     let loop = try EventLoop()
+///     let feed = try await MarketFeed.connect(streams: ["btcusdt@aggTrade"], on: loop)
+///     try await feed.subscribe(["ethusdt@bookTicker"])
+///     for await e in feed.events { print(e.stream, e.event) }
+///
+/// Two ways to take events: the `events` `AsyncSequence` of owned values, or
+/// a synchronous `handler` that runs on the loop thread with each event seen
+/// in place (`MarketEventView`): no copy and no allocation per message. With a
+/// handler, `events` yields nothing and ends with the connection.
+public final class MarketFeed: @unchecked Sendable {
+    // @unchecked: mutable state (pending requests, subscriptions, the level
+    // buffer) is touched only on the loop thread; counters are atomics.
+
+    public static let binanceSpotURL = "wss://stream.binance.com:9443"
+    public static let binanceFuturesURL = "wss://fstream.binance.com"
+
+    public struct Options: Sendable {
+        /// Base URL: scheme, host, port, and for USD-M futures the route
+        /// ("wss://fstream.binance.com/market"). "/stream?streams=..." is appended.
+        public var url: String = MarketFeed.binanceSpotURL
+        /// Ask for times in microseconds (`timeUnit=MICROSECOND`).
+        public var microsecondTimes = false
+        /// Largest message accepted (the `!ticker@arr` kind exceeds 64 KiB).
+        public var maxMessageSize = 4 << 20
+        /// Depth levels one message may carry (partial depth 20, diffs far more).
+        public var maxDepthLevels = 10_000
+        /// How long a control request waits for its answer.
+        public var requestTimeout: Duration = .seconds(10)
+        /// Events the `AsyncSequence` holds for a slow consumer before it
+        /// drops the oldest (counted in `stats.dropped`).
+        public var eventBufferSize = 100_000
+        /// Connect + opening handshake deadline.
+        public var handshakeTimeout: Duration = .seconds(10)
+        /// TLS for wss:// (nil: the system trust store).
+        public var tls: TLSContext?
+        public init() {}
+    }
+
+    /// Counters, safe to read from any thread.
+    public struct Stats: Sendable, Equatable {
+        /// WebSocket messages received.
+        public var messages: Int
+        /// Market events delivered (an array message counts each element).
+        public var events: Int
+        /// Messages (or array elements) that did not scan; the stream went on.
+        public var errors: Int
+        /// Events the `AsyncSequence` dropped because its consumer was behind.
+        public var dropped: Int
+    }
+
+    public let loop: EventLoop
+    public let options: Options
+    /// The URL connected to.
+    public let url: String
+    /// Owned events, in arrival order; ends when the connection does.
+    public let events: AsyncStream<StreamEvent>
+
+    private let continuation: AsyncStream<StreamEvent>.Continuation
+    private let handler: ((MarketEventView) -> Void)?
+    private var onScanError: (@Sendable (RingFeedError, UnsafeRawBufferPointer) -> Void)?
+    private var ws: WebSocket?
+    private let levels: UnsafeMutablePointer<rf_bn_level>
+    private var pending: [Int64: CheckedContinuation<[UInt8], any Error>] = [:]
+    private var nextID: Int64 = 1
+    private var subscribed: [String] = []
+    private var ended = false
+    private let messageCount = Atomic<Int>(0)
+    private let eventCount = Atomic<Int>(0)
+    private let errorCount = Atomic<Int>(0)
+    private let droppedCount = Atomic<Int>(0)
+
+    private init(loop: EventLoop, options: Options, url: String, streams: [String],
+                 handler: ((MarketEventView) -> Void)?) {
+        self.loop = loop
+        self.options = options
+        self.url = url
+        self.handler = handler
+        self.subscribed = streams
+        (events, continuation) = AsyncStream.makeStream(
+            of: StreamEvent.self, bufferingPolicy: .bufferingNewest(max(1, options.eventBufferSize)))
+        levels = .allocate(capacity: max(1, options.maxDepthLevels))
+    }
+
+    deinit { levels.deallocate() }
+
+    /// The combined-stream URL for `streams` on `base`.
+    public static func combinedURL(base: String, streams: [String], microsecondTimes: Bool = false) -> String {
+        var b = base
+        while b.hasSuffix("/") { b.removeLast() }
+        var query: [String] = []
+        if !streams.isEmpty { query.append("streams=" + streams.joined(separator: "/")) }
+        if microsecondTimes { query.append("timeUnit=MICROSECOND") }
+        return b + "/stream" + (query.isEmpty ? "" : "?" + query.joined(separator: "&"))
+    }
+
+    /// Connects to the combined endpoint with `streams` (may be empty:
+    /// subscribe later). `handler`, if given, runs on the loop thread for
+    /// every event, seen in place.
+    public static func connect(
+        streams: [String],
+        options: Options = Options(),
+        on loop: EventLoop,
+        handler: ((MarketEventView) -> Void)? = nil
+    ) async throws -> MarketFeed {
+        for s in streams where !MarketStreams.isValid(s) { throw MarketFeedError.unknownStream(s) }
+        let url = combinedURL(base: options.url, streams: streams, microsecondTimes: options.microsecondTimes)
+        let feed = MarketFeed(loop: loop, options: options, url: url, streams: streams, handler: handler)
+        var config = WebSocketConfiguration()
+        config.maxMessageSize = options.maxMessageSize
+        config.handshakeTimeout = options.handshakeTimeout
+        config.tls = options.tls
+        do {
+            let ws = try await WebSocket.connect(to: url, configuration: config, on: loop) { _, msg in
+                feed.receive(msg.bytes)
+            }
+            feed.ws = ws
+            Task {
+                _ = await ws.closed()
+                loop.execute { feed.connectionEnded() }
+            }
+        } catch {
+            feed.continuation.finish()
+            throw error
+        }
+        return feed
+    }
+
+    /// Called on the loop thread for a message that does not scan (the
+    /// error and the raw bytes); counted in `stats.errors` either way.
+    public func onError(_ body: @escaping @Sendable (RingFeedError, UnsafeRawBufferPointer) -> Void) {
+        loop.execute { self.onScanError = body }
+    }
+
+    public var stats: Stats {
+        Stats(messages: messageCount.load(ordering: .relaxed), events: eventCount.load(ordering: .relaxed),
+              errors: errorCount.load(ordering: .relaxed), dropped: droppedCount.load(ordering: .relaxed))
+    }
+
+    // MARK: control messages
+
+    /// Subscribes to `streams` in one request.
+    public func subscribe(_ streams: [String]) async throws {
+        for s in streams where !MarketStreams.isValid(s) { throw MarketFeedError.unknownStream(s) }
+        _ = try await request { .subscribe(streams, id: $0) }
+        loop.execute { self.subscribed.append(contentsOf: streams.filter { !self.subscribed.contains($0) }) }
+    }
+
+    /// Unsubscribes from `streams` in one request.
+    public func unsubscribe(_ streams: [String]) async throws {
+        _ = try await request { .unsubscribe(streams, id: $0) }
+        loop.execute { self.subscribed.removeAll { streams.contains($0) } }
+    }
+
+    /// The streams the exchange says this connection has.
+    public func listSubscriptions() async throws -> [String] {
+        let result = try await request { .listSubscriptions(id: $0) }
+        guard let list = parseJSONStringArray(result) else {
+            throw ControlError.unexpectedResult(String(decoding: result, as: UTF8.self))
+        }
+        return list
+    }
+
+    /// SET_PROPERTY, e.g. ("combined", true).
+    public func setProperty(_ name: String, to value: Bool) async throws {
+        _ = try await request { .setProperty(name, value, id: $0) }
+    }
+
+    /// GET_PROPERTY: the value as JSON text ("true").
+    public func property(_ name: String) async throws -> String {
+        String(decoding: try await request { .getProperty(name, id: $0) }, as: UTF8.self)
+    }
+
+    /// Sends a request and waits for the answer with its id: the raw JSON of
+    /// "result", or the exchange's error as `ControlError.rejected`.
+    public func request(_ make: @escaping @Sendable (Int64) -> ControlRequest) async throws -> [UInt8] {
+        try await withCheckedThrowingContinuation { (cont: CheckedContinuation<[UInt8], any Error>) in
+            loop.execute {
+                guard !self.ended, let ws = self.ws else {
+                    cont.resume(throwing: ControlError.connectionClosed)
+                    return
+                }
+                let id = self.nextID
+                self.nextID += 1
+                self.pending[id] = cont
+                var text = make(id).json
+                let rc = text.withUTF8 { ws.sendOnLoop(.text, UnsafeRawBufferPointer($0)) }
+                if rc != 0 {
+                    self.pending.removeValue(forKey: id)?.resume(throwing: ControlError.connectionClosed)
+                    return
+                }
+                self.loop.schedule(after: self.options.requestTimeout) {
+                    self.pending.removeValue(forKey: id)?.resume(throwing: ControlError.timedOut)
+                }
+            }
+        }
+    }
+
+    /// The streams subscribed through this feed (the URL's and later calls).
+    public var streams: [String] {
+        get async {
+            await withCheckedContinuation { cont in loop.execute { cont.resume(returning: self.subscribed) } }
+        }
+    }
+
+    // MARK: lifecycle
+
+    /// Clean close (1000); pending requests fail with `connectionClosed`.
+    @discardableResult
+    public func close() async -> WebSocketCloseInfo {
+        guard let ws else { return WebSocketCloseInfo(code: 1006, error: .closed) }
+        let info = await ws.close()
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            loop.execute {
+                self.connectionEnded()
+                c.resume()
+            }
+        }
+        return info
+    }
+
+    /// Waits for the end of the connection.
+    public func closed() async -> WebSocketCloseInfo {
+        guard let ws else { return WebSocketCloseInfo(code: 1006, error: .closed) }
+        return await ws.closed()
+    }
+
+    /// The underlying connection (TLS details, pending bytes, abort).
+    public var webSocket: WebSocket? { ws }
+
+    private func connectionEnded() {
+        guard !ended else { return }
+        ended = true
+        let waiting = pending
+        pending = [:]
+        for (_, c) in waiting { c.resume(throwing: ControlError.connectionClosed) }
+        continuation.finish()
+    }
+
+    // MARK: receive path (loop thread)
+
+    private func receive(_ bytes: UnsafeRawBufferPointer) {
+        messageCount.add(1, ordering: .relaxed)
+        guard let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return }
+        var ev = rf_bn_event()
+        let rc = rf_bn_scan(base, bytes.count, levels, options.maxDepthLevels, &ev)
+        guard rc == 0 else { return scanFailed(rc, bytes) }
+        switch rf_bn_type(rawValue: UInt32(ev.type)) {
+        case RF_BN_RESPONSE, RF_BN_ERROR:
+            answer(ev)
+        case RF_BN_ARRAY:
+            var pos = 0
+            var item = rf_bn_event()
+            while true {
+                let r = withUnsafePointer(to: &ev) { rf_bn_array_next($0, &pos, levels, options.maxDepthLevels, &item) }
+                if r == 0 { break }
+                if r < 0 { scanFailed(r, bytes); continue }
+                withUnsafePointer(to: &item) { deliver($0) }
+            }
+        default:
+            withUnsafePointer(to: &ev) { deliver($0) }
+        }
+    }
+
+    @inline(__always)
+    private func deliver(_ ev: UnsafePointer<rf_bn_event>) {
+        eventCount.add(1, ordering: .relaxed)
+        let view = MarketEventView(ev)
+        if let handler {
+            handler(view)
+        } else {
+            let e = StreamEvent(stream: String(decoding: view.streamBytes, as: UTF8.self), event: view.event)
+            if case .dropped = continuation.yield(e) { droppedCount.add(1, ordering: .relaxed) }
+        }
+    }
+
+    private func scanFailed(_ rc: Int32, _ bytes: UnsafeRawBufferPointer) {
+        errorCount.add(1, ordering: .relaxed)
+        onScanError?(RingFeedError(code: rc), bytes)
+    }
+
+    private func answer(_ ev: rf_bn_event) {
+        let r = ev.u.response
+        guard r.id != Int64.min, let cont = pending.removeValue(forKey: r.id) else { return }
+        if rf_bn_type(rawValue: UInt32(ev.type)) == RF_BN_ERROR {
+            let msg = decodeJSONStringBody(r.error_msg.bytes) ?? String(decoding: r.error_msg.bytes, as: UTF8.self)
+            cont.resume(throwing: ControlError.rejected(code: r.error_code, message: msg))
+        } else {
+            cont.resume(returning: Array(r.result.bytes))
+        }
+    }
+}
+
+/// Errors of `MarketFeed` itself (connection errors are `RingFeedError`).
+public enum MarketFeedError: Error, Sendable, Equatable, CustomStringConvertible {
+    case unknownStream(String)
+
+    public var description: String {
+        switch self {
+        case let .unknownStream(s): "unknown stream name '\(s)' (e.g. btcusdt@aggTrade, btcusdt@depth@100ms, btcusdt@kline_1m)"
+        }
+    }
+}
+
+/// Stream names and where they are served.
+public enum MarketStreams {
+    /// Whether `name` is a stream this version knows how to read.
+    public static func isValid(_ name: String) -> Bool {
+        var n = name
+        return n.withUTF8 { p in
+            p.withMemoryRebound(to: CChar.self) { rf_bn_stream_kind($0.baseAddress, $0.count) } != 0
+        }
+    }
+
+    /// USD-M futures route streams by path: high-frequency book data on
+    /// "/public", everything else on "/market".
+    public static func futuresRoute(_ name: String) -> String {
+        let kind = name.split(separator: "@", maxSplits: 1).last.map(String.init) ?? ""
+        return kind.hasPrefix("depth") || kind == "bookTicker" || name == "!bookTicker" ? "/public" : "/market"
+    }
+}

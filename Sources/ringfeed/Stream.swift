@@ -1,0 +1,236 @@
+import ArgumentParser
+import CRingFeed
+import Dispatch
+import RingFeed
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct Stream: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stream",
+        abstract: "Subscribe to Binance market streams and print normalised events.",
+        discussion: """
+            Connects to <url>/stream?streams=a/b/... and prints one event per line until
+            Ctrl-C, --count or --duration, then closes cleanly and prints a summary on
+            stderr (messages, rate, errors). Decimal values are printed exactly as the
+            exchange sent them.
+
+            Streams: <symbol>@trade, @aggTrade, @kline_<1s|1m|...|1M>, @miniTicker, @ticker,
+            @ticker_<1h|4h|1d>, @bookTicker, @depth<5|10|20>[@100ms], @depth[@100ms],
+            @avgPrice, !miniTicker@arr, !ticker_<1h|4h|1d>@arr (symbols in lower case).
+
+            Examples:
+              ringfeed stream btcusdt@aggTrade
+              ringfeed stream --format table btcusdt@bookTicker ethusdt@trade
+              ringfeed stream --futures btcusdt@depth@100ms btcusdt@aggTrade
+              ringfeed stream --url ws://127.0.0.1:9443 --count 1000 btcusdt@depth@100ms
+            """)
+
+    @Option(help: "Endpoint (default wss://stream.binance.com:9443, or wss://fstream.binance.com with --futures).")
+    var url: String?
+
+    @Option(help: "Output format: jsonl, table or csv.")
+    var format: EventFormat = .jsonl
+
+    @Option(help: "Stop after this many events.")
+    var count: Int?
+
+    @Option(help: "Stop after this many seconds.")
+    var duration: Double?
+
+    @Flag(help: "USD-M futures: route depth and bookTicker streams to /public, the others to /market.")
+    var futures = false
+
+    @Flag(help: "Ask for times in microseconds (timeUnit=MICROSECOND).")
+    var microseconds = false
+
+    @Option(name: .customLong("ca-file"), help: "PEM CA bundle to trust for wss:// (default: the system store).")
+    var caFile: String?
+
+    @Argument(help: "Stream names, e.g. btcusdt@aggTrade.")
+    var streams: [String] = []
+
+    func validate() throws {
+        if streams.isEmpty { throw ValidationError("name at least one stream, e.g. btcusdt@aggTrade") }
+        for s in streams where !MarketStreams.isValid(s) {
+            throw ValidationError("unknown stream name '\(s)' (e.g. btcusdt@aggTrade, btcusdt@depth@100ms, btcusdt@kline_1m)")
+        }
+        if let count, count <= 0 { throw ValidationError("--count must be positive") }
+        if let duration, !(duration > 0) { throw ValidationError("--duration must be positive") }
+    }
+
+    func run() async throws {
+        let loop: EventLoop
+        do { loop = try EventLoop() } catch { throw fail("cannot create an io_uring event loop: \(error)") }
+        defer { loop.shutdown() }
+
+        var options = MarketFeed.Options()
+        options.microsecondTimes = microseconds
+        if let caFile {
+            do { options.tls = try TLSContext.client(caFile: caFile) } catch { throw fail("TLS: \(error)") }
+        }
+        let base = url ?? (futures ? MarketFeed.binanceFuturesURL : MarketFeed.binanceSpotURL)
+        // One connection per route: spot has one, futures split /public and /market.
+        var groups: [(String, [String])] = []
+        if futures {
+            for route in ["/public", "/market"] {
+                let names = streams.filter { MarketStreams.futuresRoute($0) == route }
+                if !names.isEmpty { groups.append((trimSlash(base) + route, names)) }
+            }
+        } else {
+            groups = [(base, streams)]
+        }
+
+        let printer = Printer(format: format, microseconds: microseconds, limit: count)
+        let stops = StopSignal()
+        var feeds: [MarketFeed] = []
+        for (groupURL, names) in groups {
+            var o = options
+            o.url = groupURL
+            do {
+                let feed = try await MarketFeed.connect(streams: names, options: o, on: loop) { view in
+                    if printer.print(view) { stops.send(.count) }
+                }
+                feeds.append(feed)
+                Task {
+                    let info = await feed.closed()
+                    stops.send(.closed(info))
+                }
+            } catch {
+                for f in feeds { await f.close() }
+                throw fail("cannot connect to \(MarketFeed.combinedURL(base: groupURL, streams: names)): \(error)")
+            }
+        }
+
+        let start = ContinuousClock.now
+        Task {
+            await waitForInterrupt()
+            stops.send(.interrupted)
+        }
+        if let duration {
+            Task {
+                try? await Task.sleep(for: .milliseconds(Int(duration * 1000)))
+                stops.send(.duration)
+            }
+        }
+        // Output leaves in batches; a slow trickle is flushed every 100 ms.
+        let flusher = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(100))
+                loop.execute { printer.flush() }
+            }
+        }
+
+        let reason = await stops.first()
+        flusher.cancel()
+        var infos: [WebSocketCloseInfo] = []
+        for f in feeds { infos.append(await f.close()) }
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            loop.execute {
+                printer.flush()
+                c.resume()
+            }
+        }
+        let elapsed = seconds(ContinuousClock.now - start)
+        var messages = 0, events = 0, errors = 0
+        for f in feeds {
+            let s = f.stats
+            messages += s.messages
+            events += s.events
+            errors += s.errors
+        }
+        var stderr = StandardError()
+        let ended: String
+        switch reason {
+        case .count: ended = "stopped after \(count ?? 0) events"
+        case .duration: ended = "stopped after \(fmt(duration ?? 0)) s"
+        case .interrupted: ended = "interrupted"
+        case let .closed(info): ended = "the server ended the connection: \(info)"
+        }
+        let closeText = infos.map { $0.error == nil ? "closed cleanly (\($0.code))" : $0.description }
+            .joined(separator: ", ")
+        print("ringfeed stream: \(events) events in \(messages) messages, \(fmt(elapsed)) s, "
+              + "\(fmt(Double(messages) / max(elapsed, 1e-9))) msg/s, \(errors) errors; \(ended); \(closeText)",
+              to: &stderr)
+        if case .closed = reason { throw ExitCode.failure }
+    }
+}
+
+private func trimSlash(_ s: String) -> String {
+    var s = s
+    while s.hasSuffix("/") { s.removeLast() }
+    return s
+}
+
+private func seconds(_ d: Duration) -> Double {
+    Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+}
+
+extension EventFormat: ExpressibleByArgument {}
+
+/// Formats events on the loop thread into one buffer and writes it to
+/// stdout in large batches.
+final class Printer: @unchecked Sendable {
+    // @unchecked: used on the one loop thread that runs every feed's handler.
+    private var formatter: EventFormatter
+    private var out = ByteWriter(capacity: 1 << 17)
+    private let limit: Int?
+    private var printed = 0
+
+    init(format: EventFormat, microseconds: Bool, limit: Int?) {
+        formatter = EventFormatter(format: format, microsecondTimes: microseconds)
+        self.limit = limit
+    }
+
+    /// Prints one event; true once the limit has been reached.
+    func print(_ view: MarketEventView) -> Bool {
+        if let limit, printed >= limit { return true }
+        formatter.write(view, to: &out)
+        printed += 1
+        if out.count >= 1 << 16 { out.flush(to: STDOUT_FILENO) }
+        if let limit, printed >= limit {
+            out.flush(to: STDOUT_FILENO)
+            return true
+        }
+        return false
+    }
+
+    func flush() {
+        if out.count > 0 { out.flush(to: STDOUT_FILENO) }
+    }
+}
+
+/// The first reason to stop wins.
+final class StopSignal: Sendable {
+    enum Reason: Sendable {
+        case count, duration, interrupted
+        case closed(WebSocketCloseInfo)
+    }
+
+    private let state = Mutex<(Reason?, CheckedContinuation<Reason, Never>?)>((nil, nil))
+
+    func send(_ r: Reason) {
+        let cont: CheckedContinuation<Reason, Never>? = state.withLock { s in
+            guard s.0 == nil else { return nil }
+            s.0 = r
+            let c = s.1
+            s.1 = nil
+            return c
+        }
+        cont?.resume(returning: r)
+    }
+
+    func first() async -> Reason {
+        await withCheckedContinuation { (c: CheckedContinuation<Reason, Never>) in
+            let ready: Reason? = state.withLock { s in
+                if let r = s.0 { return r }
+                s.1 = c
+                return nil
+            }
+            if let ready { c.resume(returning: ready) }
+        }
+    }
+}
