@@ -1,37 +1,45 @@
 import ArgumentParser
 import RingFeed
-import Synchronization
+import RingFeedSimulator
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// Streams from the built-in loopback server to a client, both on the
-/// io_uring core, and shows live counts until interrupted.
+/// Starts the exchange simulator in-process and shows, live, what RingFeed
+/// reads from it: the top of a book, trades, and message rates.
 struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Stream from the built-in loopback server and show live counts.",
+        abstract: "Watch a simulated Binance market live: book, trades, rates (works offline).",
         discussion: """
-            Starts a streaming WebSocket server on 127.0.0.1 and a client on a second
-            event loop, and shows messages, rate and throughput until Ctrl-C.
+            Starts the built-in Binance-compatible simulator on 127.0.0.1 with a seeded
+            synthetic market, connects to it with RingFeed's own client over the io_uring
+            core, and draws the top of the first symbol's book, the latest trades and the
+            message rates until Ctrl-C. Nothing leaves the machine.
 
-            With --cert and --key the server speaks TLS and the client connects with
-            wss://, trusting --ca-file (by default the certificate itself, which works
-            for a self-signed one).
+            With --cert and --key the simulator speaks TLS and the client connects with
+            wss://, trusting --ca-file (by default the certificate itself).
 
             Examples:
               ringfeed demo
-              ringfeed demo --duration 5 --rate 10000
+              ringfeed demo --symbols SOLUSDT,BTCUSDT --rate 500
+              ringfeed demo --duration 5 --quiet      one summary line after five seconds
               ringfeed demo --cert server.pem --key server.key --ca-file ca.pem
             """)
 
     @Option(help: "Stop after this many seconds (default: run until Ctrl-C).")
     var duration: Double?
 
-    @Option(help: "Messages per second from the server (default: as fast as the client reads).")
-    var rate: Int?
+    @Option(help: "Comma-separated symbols; the first one's book is drawn.")
+    var symbols = "BTCUSDT,ETHUSDT,BNBUSDT"
 
-    @Flag(help: "Print one summary line at the end instead of a live status line.")
+    @Option(help: "Book events per second per symbol in the synthetic market.")
+    var rate: Double = 200
+
+    @Option(help: "Seed of the synthetic market (same seed, same market).")
+    var seed: UInt64 = 1
+
+    @Flag(help: "No live view: print one summary line at the end.")
     var quiet = false
 
     @Option(help: "Serve over TLS with this PEM certificate chain (needs --key).")
@@ -43,98 +51,138 @@ struct Demo: AsyncParsableCommand {
     @Option(help: "PEM CA bundle the client trusts in TLS mode (default: the --cert file).")
     var caFile: String?
 
+    var symbolList: [String] {
+        symbols.split(separator: ",").map { String($0.filter { !$0.isWhitespace }).uppercased() }.filter { !$0.isEmpty }
+    }
+
     func validate() throws {
-        if let duration, duration <= 0 { throw ValidationError("--duration must be positive") }
-        if let rate, rate <= 0 { throw ValidationError("--rate must be positive") }
+        if let duration, !(duration > 0) { throw ValidationError("--duration must be positive") }
+        if !(rate > 0) { throw ValidationError("--rate must be positive") }
+        if symbolList.isEmpty { throw ValidationError("--symbols needs at least one symbol") }
         if (cert == nil) != (key == nil) { throw ValidationError("--cert and --key go together") }
         if caFile != nil && cert == nil { throw ValidationError("--ca-file needs --cert and --key") }
     }
 
     func run() async throws {
-        let serverLoop: EventLoop, clientLoop: EventLoop
-        do {
-            serverLoop = try EventLoop()
-            clientLoop = try EventLoop()
-        } catch {
-            throw fail("cannot create an io_uring event loop: \(error)")
-        }
-        defer {
-            clientLoop.shutdown()
-            serverLoop.shutdown()
-        }
-        var serverConfig = WebSocketConfiguration()
-        var clientConfig = WebSocketConfiguration()
+        let symbols = symbolList
+        var simConfig = SimulatorConfiguration()
+        var feedOptions = MarketFeed.Options()
         if let cert, let key {
             do {
-                serverConfig.tls = try TLSContext.server(certificateFile: cert, keyFile: key)
-                clientConfig.tls = try TLSContext.client(caFile: caFile ?? cert)
+                simConfig.tls = try TLSContext.server(certificateFile: cert, keyFile: key)
+                feedOptions.tls = try TLSContext.client(caFile: caFile ?? cert)
             } catch {
                 throw fail("TLS: \(error) (certificate \(cert), key \(key))")
             }
+            // Certificates name "localhost", not the address.
+            simConfig.host = "127.0.0.1"
         }
-        let streamer = Streamer(loop: serverLoop, rate: rate)
-        let server: WebSocketServer
+        var market = SyntheticMarket.Configuration()
+        market.eventsPerSecond = rate
+        let simulator: ExchangeSimulator
         do {
-            server = try await WebSocketServer.start(
-                configuration: serverConfig, on: serverLoop, handlers: streamer.handlers)
+            simulator = try await ExchangeSimulator.start(
+                source: SyntheticMarket(symbols: symbols, seed: seed, configuration: market), configuration: simConfig)
         } catch {
-            throw fail("cannot start the loopback server: \(error)")
+            throw fail("cannot start the simulator: \(error)")
         }
-        let stats = Stats()
-        let ws: WebSocket
-        // Certificates usually name "localhost"; plain ws avoids the ::1 attempt.
-        let url = cert == nil ? "ws://127.0.0.1:\(server.port)/stream" : "wss://localhost:\(server.port)/stream"
+        let loop: EventLoop
+        do { loop = try EventLoop() } catch {
+            await simulator.stop()
+            throw fail("cannot create an io_uring event loop: \(error)")
+        }
+        defer { loop.shutdown() }
+
+        let focus = symbols[0]
+        var streams = ["\(focus.lowercased())@depth20@100ms"]
+        for s in symbols {
+            streams.append("\(s.lowercased())@aggTrade")
+            streams.append("\(s.lowercased())@miniTicker")
+        }
+        feedOptions.url = cert == nil ? simulator.webSocketURL : "wss://localhost:\(simulator.port)"
+        let board = DemoBoard(focus: focus)
+        let feed: MarketFeed
         do {
-            ws = try await WebSocket.connect(to: url, configuration: clientConfig, on: clientLoop) { _, msg in
-                stats.add(bytes: msg.bytes.count)
-            }
+            feed = try await MarketFeed.connect(streams: streams, options: feedOptions, on: loop) { board.take($0) }
         } catch {
-            throw fail("cannot connect to the loopback server at \(url): \(error)")
+            await simulator.stop()
+            throw fail("cannot connect to the simulator at \(feedOptions.url): \(error)")
         }
 
+        let interactive = isatty(STDOUT_FILENO) != 0 && !quiet
         var stderr = StandardError()
-        let interactive = isatty(STDERR_FILENO) != 0 && !quiet
-        print("demo: streaming from \(url) (receive: \(clientLoop.receiveMode))"
-              + (duration == nil ? ", Ctrl-C to stop" : ""), to: &stderr)
-        let start = ContinuousClock.now
-        let finished = StopFlag()
-        let stopper = Task {
-            if let duration {
+        if !interactive {
+            print("demo: simulated Binance at \(simulator.webSocketURL) (seed \(seed)), streams: "
+                  + streams.joined(separator: " "), to: &stderr)
+        }
+        let stops = StopSignal()
+        Task {
+            await waitForInterrupt()
+            stops.send(.interrupted)
+        }
+        if let duration {
+            Task {
                 try? await Task.sleep(for: .milliseconds(Int(duration * 1000)))
-            } else {
-                await waitForInterrupt()
+                stops.send(.duration)
             }
-            finished.set()
         }
-        var last = (start, 0, 0)
-        while true {
-            try? await Task.sleep(for: .milliseconds(250))
-            let done = finished.isSet
-            let now = ContinuousClock.now
-            let (msgs, bytes) = stats.read()
-            let dt = seconds(now - last.0)
-            if interactive {
-                let line = String(format4: msgs, Double(msgs - last.1) / dt, Double(bytes - last.2) / dt / 1e6,
-                                  seconds(now - start))
-                print("\r\u{1B}[K" + line, terminator: "", to: &stderr)
+        Task {
+            let info = await feed.closed()
+            stops.send(.closed(info))
+        }
+        let start = ContinuousClock.now
+        let header = "RingFeed demo · simulated Binance spot at \(feedOptions.url) · seed \(seed) · "
+            + "receive: \(loop.receiveMode) · Ctrl-C to stop"
+        if interactive { writeOut("\u{1B}[?1049h\u{1B}[?25l") } // alternate screen, no cursor
+        let drawer = Task {
+            var last = (ContinuousClock.now, 0)
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(200))
+                let now = ContinuousClock.now
+                let events = feed.stats.events
+                let rate = Double(events - last.1) / max(seconds(now - last.0), 1e-9)
+                last = (now, events)
+                if interactive {
+                    let elapsed = seconds(now - start)
+                    let errors = feed.stats.errors
+                    let frame: String = await withCheckedContinuation { c in
+                        loop.execute { c.resume(returning: board.render(header: header, rate: rate,
+                                                                        elapsed: elapsed, errors: errors)) }
+                    }
+                    writeOut(frame)
+                }
             }
-            last = (now, msgs, bytes)
-            if done { break }
         }
-        stopper.cancel()
-        let total = seconds(ContinuousClock.now - start)
-        let (msgs, bytes) = stats.read()
-        let info = await ws.close()
-        server.stop()
-        if interactive { print("", to: &stderr) }
-        print("demo: \(msgs) messages, \(bytes) bytes in \(fmt(total)) s: "
-              + "\(fmt(Double(msgs) / total)) msg/s, \(fmt(Double(bytes) / total / 1e6)) MB/s; \(info)",
-              to: &stderr)
-        if msgs == 0 { throw fail("no messages received") }
+        let reason = await stops.first()
+        drawer.cancel()
+        let info = await feed.close()
+        let served = await simulator.statistics()
+        await simulator.stop()
+        if interactive { writeOut("\u{1B}[?25h\u{1B}[?1049l") }
+        let elapsed = seconds(ContinuousClock.now - start)
+        let s = feed.stats
+        print("demo: \(s.events) events (\(s.messages) messages) in \(fmt(elapsed)) s: "
+              + "\(fmt(Double(s.messages) / max(elapsed, 1e-9))) msg/s, \(s.errors) errors; "
+              + "simulator sent \(served.messagesSent); \(info)", to: &stderr)
+        if case let .closed(why) = reason { throw fail("the simulator ended the connection: \(why)") }
+        if s.events == 0 { throw fail("no events received") }
+        if s.errors > 0 { throw fail("\(s.errors) messages did not scan") }
     }
 }
 
-private func seconds(_ d: Duration) -> Double {
+private func writeOut(_ s: String) {
+    var s = s
+    s.withUTF8 { p in
+        var off = 0
+        while off < p.count {
+            let n = write(STDOUT_FILENO, p.baseAddress! + off, p.count - off)
+            if n <= 0 { break }
+            off += n
+        }
+    }
+}
+
+func seconds(_ d: Duration) -> Double {
     Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
 }
 
@@ -142,96 +190,4 @@ func fmt(_ v: Double) -> String {
     if v >= 100 { return String(Int(v.rounded())) }
     let r = (v * 100).rounded() / 100
     return String(r)
-}
-
-extension String {
-    init(format4 msgs: Int, _ rate: Double, _ mbps: Double, _ elapsed: Double) {
-        self = "messages \(msgs)   rate \(fmt(rate)) msg/s   \(fmt(mbps)) MB/s   elapsed \(fmt(elapsed)) s"
-    }
-}
-
-/// Set once, read by another thread.
-final class StopFlag: Sendable {
-    private let value = Atomic<Bool>(false)
-    func set() { value.store(true, ordering: .releasing) }
-    var isSet: Bool { value.load(ordering: .acquiring) }
-}
-
-/// Counters written by the client's loop thread, read by the display.
-final class Stats: Sendable {
-    private let messages = Atomic<Int>(0)
-    private let bytes = Atomic<Int>(0)
-    func add(bytes n: Int) {
-        messages.add(1, ordering: .relaxed)
-        bytes.add(n, ordering: .relaxed)
-    }
-    func read() -> (Int, Int) {
-        (messages.load(ordering: .relaxed), bytes.load(ordering: .relaxed))
-    }
-}
-
-/// The server side of the demo: sends synthetic aggTrade messages to every
-/// client, as fast as the socket takes them (or at a set rate), never
-/// queueing more than a few MiB per connection.
-final class Streamer: @unchecked Sendable {
-    // @unchecked: all state is used on the server loop's thread only.
-    let loop: EventLoop
-    let rate: Int?
-    private let messages: [[UInt8]]
-    private var next = 0
-    private static let maxQueued = 4 << 20
-
-    init(loop: EventLoop, rate: Int?) {
-        self.loop = loop
-        self.rate = rate
-        var price = 6_512_345  // cents
-        var out: [[UInt8]] = []
-        var rng = SplitMix(seed: 42)
-        for i in 0..<1024 {
-            price += Int(rng.next() % 21) - 10
-            let qty = 1 + Int(rng.next() % 500_000)
-            let s = "{\"e\":\"aggTrade\",\"E\":\(1_700_000_000_000 + i),\"s\":\"BTCUSDT\",\"a\":\(26_000_000 + i),"
-                + "\"p\":\"\(price / 100).\(String(price % 100).leftPad(2))000000\","
-                + "\"q\":\"0.\(String(qty).leftPad(8))\",\"f\":\(100_000 + i),\"l\":\(100_000 + i),"
-                + "\"T\":\(1_700_000_000_000 + i),\"m\":\(i % 3 == 0),\"M\":true}"
-            out.append(Array(s.utf8))
-        }
-        messages = out
-    }
-
-    var handlers: WebSocketServer.Handlers {
-        var h = WebSocketServer.Handlers()
-        h.onOpen = { [self] conn in pump(conn) }
-        return h
-    }
-
-    private func pump(_ conn: WebSocketServerConnection) {
-        guard conn.isOpen else { return }
-        let budget = rate.map { max(1, $0 / 1000) } ?? 4096
-        var sent = 0
-        while sent < budget && conn.pendingBytes < Streamer.maxQueued {
-            let m = messages[next & 1023]
-            next &+= 1
-            let rc = m.withUnsafeBytes { conn.send(.text, $0) }
-            if rc != 0 { return }
-            sent += 1
-        }
-        loop.schedule(after: rate == nil && sent == budget ? .zero : .milliseconds(1)) { [self] in pump(conn) }
-    }
-}
-
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
-extension String {
-    func leftPad(_ n: Int) -> String { count >= n ? self : String(repeating: "0", count: n - count) + self }
 }

@@ -165,10 +165,6 @@ private func trimSlash(_ s: String) -> String {
     return s
 }
 
-private func seconds(_ d: Duration) -> Double {
-    Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
-}
-
 extension EventFormat: ExpressibleByArgument {}
 
 /// Formats events on the loop thread into one buffer and writes it to
