@@ -51,7 +51,7 @@ EXAMPLE_SRCS := $(sort $(wildcard examples/*.c))
 EXAMPLES := $(EXAMPLE_SRCS:examples/%.c=$(BUILD)/examples/%)
 
 .PHONY: all deps lib ctest ctest-san symbols examples fuzz fuzz-replay bench clean install demo-smoke swift-release \
-        swift-build swift-test interop autobahn autobahn-client autobahn-server demo test
+        swift-build swift-test interop autobahn autobahn-client autobahn-server demo stream-check test
 
 all: lib
 
@@ -211,9 +211,14 @@ autobahn-server: swift-release
 	AUTOBAHN=$(AUTOBAHN) CASES='$(AUTOBAHN_CASES)' ./scripts/autobahn-server.sh $(CURDIR)/$(RINGFEED) \
 	  $(CURDIR)/$(BUILD)/autobahn/server
 
+# ringfeed stream against the simulator: every printed event checked field by
+# field (Python's json) against the message it came from; spot, µs, futures.
+stream-check: swift-release
+	./scripts/stream-check.sh $(CURDIR)/$(RINGFEED) $(CURDIR)/$(BUILD)/stream-check
+
 # A short, non-interactive run of the demo: it must move messages.
 demo-smoke: swift-release
 	$(RINGFEED) demo --duration 1 --quiet
 
-test: deps lib symbols ctest ctest-san examples fuzz-replay swift-test autobahn demo-smoke
+test: deps lib symbols ctest ctest-san examples fuzz-replay swift-test autobahn stream-check demo-smoke
 	@echo "make test: all passed"

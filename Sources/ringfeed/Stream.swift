@@ -50,6 +50,9 @@ struct Stream: AsyncParsableCommand {
     @Option(name: .customLong("ca-file"), help: "PEM CA bundle to trust for wss:// (default: the system store).")
     var caFile: String?
 
+    @Option(help: "Also write every message as received to this file (first line the URL, then '<unix time>: <message>').")
+    var record: String?
+
     @Argument(help: "Stream names, e.g. btcusdt@aggTrade.")
     var streams: [String] = []
 
@@ -85,15 +88,22 @@ struct Stream: AsyncParsableCommand {
         }
 
         let printer = Printer(format: format, microseconds: microseconds, limit: count)
+        let recorder = try record.map { path in
+            guard let r = Recorder(path: path) else { throw fail("cannot write \(path)") }
+            return r
+        }
         let stops = StopSignal()
         var feeds: [MarketFeed] = []
         for (groupURL, names) in groups {
             var o = options
             o.url = groupURL
             do {
-                let feed = try await MarketFeed.connect(streams: names, options: o, on: loop) { view in
-                    if printer.print(view) { stops.send(.count) }
-                }
+                let url = MarketFeed.combinedURL(base: groupURL, streams: names, microsecondTimes: microseconds)
+                recorder?.header(url)
+                let tap: ((UnsafeRawBufferPointer) -> Void)? = recorder.map { r in { r.message($0) } }
+                let feed = try await MarketFeed.connect(
+                    streams: names, options: o, on: loop,
+                    handler: { view in if printer.print(view) { stops.send(.count) } }, tap: tap)
                 feeds.append(feed)
                 Task {
                     let info = await feed.closed()
@@ -131,6 +141,7 @@ struct Stream: AsyncParsableCommand {
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
             loop.execute {
                 printer.flush()
+                recorder?.close()
                 c.resume()
             }
         }
@@ -150,6 +161,7 @@ struct Stream: AsyncParsableCommand {
         case .interrupted: ended = "interrupted"
         case let .closed(info): ended = "the server ended the connection: \(info)"
         }
+        if let recorder, recorder.failed { throw fail("writing \(record ?? "") failed") }
         let closeText = infos.map { $0.error == nil ? "closed cleanly (\($0.code))" : $0.description }
             .joined(separator: ", ")
         print("ringfeed stream: \(events) events in \(messages) messages, \(fmt(elapsed)) s, "
@@ -196,6 +208,48 @@ final class Printer: @unchecked Sendable {
 
     func flush() {
         if out.count > 0 { out.flush(to: STDOUT_FILENO) }
+    }
+}
+
+/// Writes messages as received, in the recorded-session format of
+/// ../shared/data/binance: the URL line, then "<unix time>: <message>".
+final class Recorder: @unchecked Sendable {
+    // @unchecked: after `header`, used on the loop thread only.
+    private let fd: Int32
+    private var out = ByteWriter(capacity: 1 << 17)
+    private(set) var failed = false
+
+    init?(path: String) {
+        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        if fd < 0 { return nil }
+    }
+
+    func header(_ url: String) {
+        out.string(url)
+        out.ascii(" <-> ")
+        stamp()
+        out.byte(10)
+    }
+
+    func message(_ bytes: UnsafeRawBufferPointer) {
+        stamp()
+        out.ascii(": ")
+        out.raw(bytes)
+        out.byte(10)
+        if out.count >= 1 << 16, !out.flush(to: fd) { failed = true }
+    }
+
+    func close() {
+        if out.count > 0, !out.flush(to: fd) { failed = true }
+        Glibc.close(fd)
+    }
+
+    private func stamp() {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        out.int(Int64(ts.tv_sec))
+        out.byte(UInt8(ascii: "."))
+        out.padded(Int64(ts.tv_nsec / 1000), width: 6)
     }
 }
 

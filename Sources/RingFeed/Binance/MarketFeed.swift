@@ -63,6 +63,7 @@ public final class MarketFeed: @unchecked Sendable {
 
     private let continuation: AsyncStream<StreamEvent>.Continuation
     private let handler: ((MarketEventView) -> Void)?
+    private let tap: ((UnsafeRawBufferPointer) -> Void)?
     private var onScanError: (@Sendable (RingFeedError, UnsafeRawBufferPointer) -> Void)?
     private var ws: WebSocket?
     private let levels: UnsafeMutablePointer<rf_bn_level>
@@ -76,10 +77,11 @@ public final class MarketFeed: @unchecked Sendable {
     private let droppedCount = Atomic<Int>(0)
 
     private init(loop: EventLoop, options: Options, url: String, streams: [String],
-                 handler: ((MarketEventView) -> Void)?) {
+                 tap: ((UnsafeRawBufferPointer) -> Void)?, handler: ((MarketEventView) -> Void)?) {
         self.loop = loop
         self.options = options
         self.url = url
+        self.tap = tap
         self.handler = handler
         self.subscribed = streams
         (events, continuation) = AsyncStream.makeStream(
@@ -101,16 +103,18 @@ public final class MarketFeed: @unchecked Sendable {
 
     /// Connects to the combined endpoint with `streams` (may be empty:
     /// subscribe later). `handler`, if given, runs on the loop thread for
-    /// every event, seen in place.
+    /// every event, seen in place. `tap`, if given, sees every message as
+    /// received, before it is scanned (to record a session).
     public static func connect(
         streams: [String],
         options: Options = Options(),
         on loop: EventLoop,
-        handler: ((MarketEventView) -> Void)? = nil
+        handler: ((MarketEventView) -> Void)? = nil,
+        tap: ((UnsafeRawBufferPointer) -> Void)? = nil
     ) async throws -> MarketFeed {
         for s in streams where !MarketStreams.isValid(s) { throw MarketFeedError.unknownStream(s) }
         let url = combinedURL(base: options.url, streams: streams, microsecondTimes: options.microsecondTimes)
-        let feed = MarketFeed(loop: loop, options: options, url: url, streams: streams, handler: handler)
+        let feed = MarketFeed(loop: loop, options: options, url: url, streams: streams, tap: tap, handler: handler)
         var config = WebSocketConfiguration()
         config.maxMessageSize = options.maxMessageSize
         config.handshakeTimeout = options.handshakeTimeout
@@ -246,6 +250,7 @@ public final class MarketFeed: @unchecked Sendable {
 
     private func receive(_ bytes: UnsafeRawBufferPointer) {
         messageCount.add(1, ordering: .relaxed)
+        tap?(bytes)
         guard let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return }
         var ev = rf_bn_event()
         let rc = rf_bn_scan(base, bytes.count, levels, options.maxDepthLevels, &ev)

@@ -1,0 +1,50 @@
+#!/bin/bash
+# End-to-end check of `ringfeed stream`: a simulator on loopback, the stream
+# command recording every message it receives (--record) while printing jsonl,
+# then an independent Python check of each printed event against the message
+# it came from. Spot and futures, every stream kind the simulator serves.
+# Usage: scripts/stream-check.sh RINGFEED OUTDIR
+set -euo pipefail
+RINGFEED=$1
+OUT=$2
+HERE=$(cd "$(dirname "$0")/.." && pwd)
+mkdir -p "$OUT"
+SIM_PID=
+cleanup() { [ -n "$SIM_PID" ] && kill "$SIM_PID" 2>/dev/null; wait 2>/dev/null || true; }
+trap cleanup EXIT
+
+# start_sim ARGS...: starts the simulator, sets URL from its first line.
+start_sim() {
+    cleanup
+    "$RINGFEED" simulate --port 0 "$@" > "$OUT/sim.out" 2> "$OUT/sim.err" &
+    SIM_PID=$!
+    for _ in $(seq 100); do
+        URL=$(sed -n 's/^simulate: listening on \(ws[^ ]*\).*/\1/p' "$OUT/sim.out")
+        [ -n "$URL" ] && return 0
+        sleep 0.1
+    done
+    echo "stream-check: the simulator did not start"; cat "$OUT/sim.err"; exit 1
+}
+
+# check NAME COUNT STREAM...: stream COUNT events and check them.
+check() {
+    local name=$1 count=$2; shift 2
+    timeout 60 "$RINGFEED" stream --url "$URL" $EXTRA --count "$count" --record "$OUT/$name.rec" "$@" \
+        > "$OUT/$name.jsonl" 2> "$OUT/$name.err" || { cat "$OUT/$name.err"; exit 1; }
+    echo -n "$name: "
+    python3 "$HERE/Tests/stream/check_jsonl.py" "$OUT/$name.rec" "$OUT/$name.jsonl"
+}
+
+start_sim --symbols BTCUSDT,ETHUSDT --rate 400 --seed 3
+EXTRA=
+check spot 4000 btcusdt@trade btcusdt@aggTrade ethusdt@depth@100ms ethusdt@depth btcusdt@depth5 \
+    ethusdt@depth20@100ms btcusdt@bookTicker btcusdt@kline_1s ethusdt@kline_1m btcusdt@miniTicker \
+    ethusdt@ticker btcusdt@ticker_1h ethusdt@avgPrice '!miniTicker@arr' '!ticker_4h@arr'
+EXTRA=--microseconds
+check spot-us 1000 btcusdt@aggTrade ethusdt@depth@100ms btcusdt@bookTicker btcusdt@kline_1m btcusdt@ticker
+
+start_sim --symbols BTCUSDT,ETHUSDT --rate 400 --seed 4 --futures
+EXTRA=--futures   # depth and bookTicker on /public, the rest on /market: two connections
+check futures 3000 btcusdt@aggTrade ethusdt@depth@100ms btcusdt@depth@500ms ethusdt@depth10 \
+    btcusdt@bookTicker ethusdt@kline_5m btcusdt@miniTicker ethusdt@ticker
+echo "stream-check: all passed"
