@@ -296,7 +296,7 @@ public final class SyntheticMarket: MarketSource {
         let s = states[i]
         let n = limit <= 0 ? 100 : min(limit, 5000)
         let now = nowMicros ?? 0
-        return s.inst.renderSnapshot(lastUpdateId: s.lastUpdateId, micros: now,
+        return s.inst.renderSnapshot(lastUpdateId: s.snapshotUpdateId(), micros: now,
                                      transactionMicros: s.lastChangeMicros == 0 ? now : s.lastChangeMicros,
                                      bids: s.topLevels(isBid: true, n), asks: s.topLevels(isBid: false, n))
     }

@@ -38,6 +38,8 @@ final class SyntheticSymbol {
         var bids = Set<Int64>()
         var asks = Set<Int64>()
         var lastU: Int64
+        /// Futures: the next event's U is lastU, not lastU + 1 (see `snapshotUpdateId`).
+        var overlapNext = false
     }
 
     init(instrument: SyntheticInstrument, index: Int, seed: UInt64, config: SyntheticMarket.Configuration) {
@@ -224,12 +226,13 @@ final class SyntheticSymbol {
         let cad = cadences[c]
         guard lastUpdateId > cad.lastU else { return nil }
         let d = SyntheticDepth(eventMicros: micros, transactionMicros: lastChangeMicros,
-                               firstUpdateId: cad.lastU + 1, finalUpdateId: lastUpdateId,
+                               firstUpdateId: cad.overlapNext ? cad.lastU : cad.lastU + 1, finalUpdateId: lastUpdateId,
                                previousFinalUpdateId: cad.lastU,
                                bids: changed(cad.bids, isBid: true), asks: changed(cad.asks, isBid: false))
         cadences[c].bids.removeAll(keepingCapacity: true)
         cadences[c].asks.removeAll(keepingCapacity: true)
         cadences[c].lastU = lastUpdateId
+        cadences[c].overlapNext = false
         return d
     }
 
@@ -252,6 +255,19 @@ final class SyntheticSymbol {
         return out
     }
 
+    /// The update id a REST snapshot reports. A futures client needs the
+    /// first event it applies to straddle it (U <= lastUpdateId <= u); a
+    /// cadence that has already reported every change would next send
+    /// U = lastUpdateId + 1, so its next event starts one id earlier instead
+    /// (U = pu, overlapping the previous event by the id it ended on). The
+    /// id sequence and pu chain are untouched.
+    func snapshotUpdateId() -> Int64 {
+        if inst.venue == .usdmFutures {
+            for c in cadences.indices where cadences[c].lastU == lastUpdateId { cadences[c].overlapNext = true }
+        }
+        return lastUpdateId
+    }
+
     /// Fault injection: `count` update ids are consumed by an event that no
     /// client receives. It carries every change each cadence had not yet
     /// reported plus one more level change made now, so a client that
@@ -270,6 +286,7 @@ final class SyntheticSymbol {
             cadences[c].bids.removeAll(keepingCapacity: true)
             cadences[c].asks.removeAll(keepingCapacity: true)
             cadences[c].lastU = lastUpdateId
+            cadences[c].overlapNext = false
         }
     }
 }
