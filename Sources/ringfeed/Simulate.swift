@@ -8,27 +8,29 @@ struct Simulate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a Binance-compatible exchange (streams + REST) with limits and fault injection.",
         discussion: """
-            Serves Binance's market streams from a seeded synthetic market: raw /ws/<stream>,
-            combined /stream?streams=a/b, live SUBSCRIBE/UNSUBSCRIBE/LIST_SUBSCRIPTIONS/
-            SET_PROPERTY/GET_PROPERTY, timeUnit=MICROSECOND; REST GET /api/v3/depth and
-            /api/v3/exchangeInfo (with --futures: /fapi/v1/..., and /public/ws, /market/stream
-            paths) on the same port. Binance's limits apply: a ping every 20 s, 60 s to answer,
-            5 incoming messages per second, 1024 streams per connection, 24 h connection age,
-            and slow consumers are disconnected. With --cert and --key everything is TLS.
+            Serves Binance's market streams from a seeded synthetic market: raw /ws/<stream>, \
+            combined /stream?streams=a/b, live SUBSCRIBE, UNSUBSCRIBE, LIST_SUBSCRIPTIONS, \
+            SET_PROPERTY and GET_PROPERTY, timeUnit=MICROSECOND; REST GET /api/v3/depth and \
+            /api/v3/exchangeInfo (with --futures: /fapi/v1/..., and the /public and /market \
+            stream paths) on the same port. Binance's limits apply: a ping every 20 s, 60 s to \
+            answer, 5 incoming messages per second, 1024 streams per connection, 24 h connection \
+            age, and slow consumers are disconnected. With --cert and --key everything is TLS.
 
             Faults (--fault, repeatable, applied to every connection as it opens):
-              drop:N           drop the TCP connection (no close frame) after N messages
-              stall            stop sending and reading (pings unanswered), keep the socket
-              gap:N | gap:SYMBOL:N   the next diff-depth event skips N update ids
-              malformed        a frame with RSV1 set        (clients fail with 1002)
-              oversized[:BYTES] a text frame of BYTES (default 2 MiB + 1)  (1009)
-              utf8             a text frame that is not UTF-8               (1007)
-              shutdown[:S]     a serverShutdown event, then close after S seconds
+              drop:N             drop the TCP connection (no close frame) after N messages
+              stall              stop sending and reading (no pongs), keep the socket
+              gap:[SYMBOL:]N     the next diff-depth event skips N update ids
+              malformed          a frame with RSV1 set (clients fail with 1002)
+              oversized[:BYTES]  a text frame of BYTES, default 2 MiB + 1 (1009)
+              utf8               a text frame that is not UTF-8 (1007)
+              shutdown[:S]       a serverShutdown event, then close after S seconds
 
             At runtime, on the same port:
-              GET /sim/fault?kind=drop&after=100[&conn=ID]   (kinds as above; parameters
-                  after, symbol, count, bytes, close; conn defaults to all connections)
-              GET /sim/status                                 counters and connection ids
+              GET /sim/fault?kind=drop&after=100[&conn=ID]
+                  kinds as above; parameters after, symbol, count, bytes, close;
+                  conn defaults to all connections
+              GET /sim/status
+                  counters and connection ids
 
             Examples:
               ringfeed simulate
