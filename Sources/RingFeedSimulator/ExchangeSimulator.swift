@@ -193,16 +193,33 @@ public final class ExchangeSimulator: @unchecked Sendable {
         }
     }
 
-    /// {"stream":"<name>","data":<raw>}
+    private static let wrapHead = Array(#"{"stream":""#.utf8)
+    private static let wrapMid = Array(#"","data":"#.utf8)
+
+    /// {"stream":"<name>","data":<raw>}, in one allocation. Stream names are
+    /// ones the source serves ("btcusdt@depth@100ms", "!ticker@arr"): no
+    /// byte needs escaping, which is checked rather than assumed.
     static func wrap(stream: String, _ raw: [UInt8]) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(raw.count + stream.utf8.count + 22)
-        out.append(contentsOf: #"{"stream":"#.utf8)
-        out.append(contentsOf: JSONOut.string(stream).utf8)
-        out.append(contentsOf: #","data":"#.utf8)
-        out.append(contentsOf: raw)
-        out.append(UInt8(ascii: "}"))
-        return out
+        var name = stream
+        if name.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            name = String(JSONOut.string(stream).dropFirst().dropLast())
+        }
+        let total = wrapHead.count + name.utf8.count + wrapMid.count + raw.count + 1
+        return [UInt8](unsafeUninitializedCapacity: total) { buf, count in
+            var i = 0
+            func put(_ bytes: some Collection<UInt8>) {
+                for b in bytes { buf[i] = b; i += 1 }
+            }
+            put(wrapHead)
+            put(name.utf8)
+            put(wrapMid)
+            raw.withUnsafeBufferPointer { r in
+                _ = UnsafeMutableBufferPointer(rebasing: buf[i..<i + r.count]).initialize(from: r)
+            }
+            i += raw.count
+            buf[i] = UInt8(ascii: "}")
+            count = total
+        }
     }
 
     /// Pings, pong deadlines, maximum age, scheduled closes.
