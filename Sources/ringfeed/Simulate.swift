@@ -36,6 +36,7 @@ struct Simulate: AsyncParsableCommand {
               ringfeed simulate
               ringfeed simulate --port 9443 --symbols BTCUSDT,ETHUSDT,SOLUSDT --seed 7
               ringfeed simulate --futures --rate 500
+              ringfeed simulate --replay BINANCE.ws.1.0 --snapshots BINANCE.http.0.0
               ringfeed simulate --cert server.pem --key server.key
               ringfeed simulate --fault drop:1000 --ping-interval 5 --pong-timeout 10
               curl 'http://127.0.0.1:9443/api/v3/depth?symbol=BTCUSDT&limit=5'
@@ -56,6 +57,12 @@ struct Simulate: AsyncParsableCommand {
 
     @Flag(help: "Serve USD-M futures shapes and paths instead of spot.")
     var futures = false
+
+    @Option(help: "Replay this recorded session (e.g. ../shared/data/binance/BINANCE.ws.1.0) instead of a synthetic market; its venue and symbols apply.")
+    var replay: String?
+
+    @Option(help: "The recorded REST snapshots that go with --replay (e.g. BINANCE.http.0.0).")
+    var snapshots: String?
 
     @Option(help: "Book events per second per symbol in the synthetic market.")
     var rate: Double = 50
@@ -117,6 +124,7 @@ struct Simulate: AsyncParsableCommand {
             throw ValidationError("--max-streams, --max-incoming and --max-queued must be positive")
         }
         if let duration, duration <= 0 { throw ValidationError("--duration must be positive") }
+        if snapshots != nil && replay == nil { throw ValidationError("--snapshots goes with --replay") }
         if let f = fault.first(where: { SimulatorFault($0) == nil }) {
             throw ValidationError("--fault '\(f)': expected drop:N, stall, gap:[SYMBOL:]N, malformed, oversized[:BYTES], utf8 or shutdown[:S]")
         }
@@ -147,8 +155,21 @@ struct Simulate: AsyncParsableCommand {
                 throw fail("TLS: \(error) (certificate \(cert), key \(key))")
             }
         }
-        let market = SyntheticMarket(symbols: symbolList, seed: seed, venue: futures ? .usdmFutures : .spot,
+        let market: any MarketSource
+        if let replay {
+            do {
+                // Recorded pace; --speed and --blast scale the simulator's clock instead.
+                market = try RecordedMarket(streamFile: replay, snapshotFile: snapshots)
+            } catch {
+                throw fail("--replay: \(error)")
+            }
+        } else {
+            market = SyntheticMarket(symbols: symbolList, seed: seed, venue: futures ? .usdmFutures : .spot,
                                      configuration: .init(eventsPerSecond: rate))
+        }
+        let futures = market.venue == .usdmFutures
+        let served = market.symbols.joined(separator: ",")
+        let origin = replay.map { "replay of \($0)" } ?? "seed \(seed)"
         let sim: ExchangeSimulator
         do {
             sim = try await ExchangeSimulator.start(source: market, configuration: config)
@@ -158,7 +179,7 @@ struct Simulate: AsyncParsableCommand {
         let paths = futures ? "/ws/<stream>, /stream?streams=..., /public/..., /market/..." : "/ws/<stream>, /stream?streams=..."
         let rest = futures ? "/fapi/v1/depth, /fapi/v1/exchangeInfo" : "/api/v3/depth, /api/v3/exchangeInfo"
         print("simulate: listening on \(sim.webSocketURL) (\(paths)) and \(sim.httpURL) (\(rest), /sim/fault, /sim/status); "
-              + "\(symbolList.joined(separator: ",")) \(futures ? "USD-M futures" : "spot"), seed \(seed)")
+              + "\(served) \(futures ? "USD-M futures" : "spot"), \(origin)")
         fflush(nil)
 
         let status = Task {
