@@ -419,6 +419,29 @@ import Testing
         }
     }
 
+    @Test func recordedSessionThroughTheSameServer() async throws {
+        let data = repoRoot.appendingPathComponent("../shared/data/binance").standardized.path
+        let market = try RecordedMarket(streamFile: "\(data)/BINANCE.ws.1.0", snapshotFile: "\(data)/BINANCE.http.0.0")
+        var config = SimulatorConfiguration()
+        config.speed = 20 // the recording's pace, twenty times faster
+        let sim = try await ExchangeSimulator.start(source: market, configuration: config)
+        let loop = try EventLoop()
+        defer { loop.shutdown() }
+        let c = try await Client("\(sim.webSocketURL)/stream?streams=nknusdt@depth@100ms/nknusdt@aggTrade", loop: loop)
+        _ = await c.inbox.wait(for: 5)
+        #expect(c.objects.count >= 5)
+        for o in c.objects {
+            let stream = o["stream"] as? String
+            #expect(stream == "nknusdt@depth@100ms" || stream == "nknusdt@aggTrade")
+            #expect((o["data"] as? [String: Any])?["s"] as? String == "NKNUSDT")
+        }
+        let depth = try await HTTPClient.get("\(sim.httpURL)/api/v3/depth?symbol=NKNUSDT&limit=5", on: loop)
+        #expect(depth.status == 200)
+        #expect(jsonObject(Data(depth.body))?["lastUpdateId"] is Int)
+        await #expect(throws: RingFeedError.self) { _ = try await Client("\(sim.webSocketURL)/ws/nknusdt@trade", loop: loop) }
+        await sim.stop()
+    }
+
     @Test func slowConsumerIsDisconnected() async throws {
         try await withSimulator(eventsPerSecond: 5000, {
             $0.blast = true
