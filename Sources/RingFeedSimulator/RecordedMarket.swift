@@ -52,7 +52,13 @@ public final class RecordedMarket: MarketSource {
         session = try RecordedSession(streamFile: streamFile, snapshotFile: snapshotFile, exchangeInfoFile: exchangeInfoFile)
         venue = session.venue
         self.pace = pace
-        streams = Set(session.messages.map(\.stream))
+        // The streams the session subscribed to (some never sent anything in
+        // the recording, e.g. a quiet bookTicker) and those that did.
+        var subscribed = Set(session.messages.map(\.stream))
+        if let q = session.url.range(of: "streams=") {
+            subscribed.formUnion(session.url[q.upperBound...].prefix { $0 != "&" }.split(separator: "/").map(String.init))
+        }
+        streams = subscribed
         var seen = Set<String>()
         var order: [String] = []
         for m in session.messages where !m.stream.hasPrefix("!") {
