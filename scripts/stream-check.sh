@@ -35,6 +35,20 @@ check() {
     python3 "$HERE/Tests/stream/check_jsonl.py" "$OUT/$name.rec" "$OUT/$name.jsonl"
 }
 
+# replay NAME FILE SNAPSHOTS: replays a recorded session ten times faster,
+# streams its streams until it is over, and checks every printed event and
+# that the messages are the recording's own.
+replay() {
+    local name=$1 file=$2 snapshots=$3
+    start_sim --replay "$file" --snapshots "$snapshots" --speed 10
+    local streams
+    streams=$(head -1 "$file" | sed -n 's/.*streams=\([^ ]*\).*/\1/p' | tr '/' ' ')
+    timeout 60 "$RINGFEED" stream --url "$URL" $EXTRA --duration 4 --record "$OUT/$name.rec" $streams \
+        > "$OUT/$name.jsonl" 2> "$OUT/$name.err" || { cat "$OUT/$name.err"; exit 1; }
+    echo -n "$name: "
+    python3 "$HERE/Tests/stream/check_jsonl.py" "$OUT/$name.rec" "$OUT/$name.jsonl" --tail-of "$file"
+}
+
 start_sim --symbols BTCUSDT,ETHUSDT --rate 400 --seed 3
 EXTRA=
 check spot 4000 btcusdt@trade btcusdt@aggTrade ethusdt@depth@100ms ethusdt@depth btcusdt@depth5 \
@@ -47,4 +61,13 @@ start_sim --symbols BTCUSDT,ETHUSDT --rate 400 --seed 4 --futures
 EXTRA=--futures   # depth and bookTicker on /public, the rest on /market: two connections
 check futures 3000 btcusdt@aggTrade ethusdt@depth@100ms btcusdt@depth@500ms ethusdt@depth10 \
     btcusdt@bookTicker ethusdt@kline_5m btcusdt@miniTicker ethusdt@ticker
+DATA=$HERE/../shared/data/binance
+if [ -f "$DATA/BINANCE.ws.1.0" ]; then
+    EXTRA=
+    replay recorded-spot "$DATA/BINANCE.ws.1.0" "$DATA/BINANCE.http.0.0"
+    # One connection, so that the order of arrival is the recorded order.
+    replay recorded-futures "$DATA/BINANCE_FUTURES.ws.1.0" "$DATA/BINANCE_FUTURES.http.0.0"
+else
+    echo "stream-check: $DATA not found, recorded sessions skipped"
+fi
 echo "stream-check: all passed"

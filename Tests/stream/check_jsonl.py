@@ -6,12 +6,17 @@ Python's json module, to the input message it came from.
 Decimal values must be the very strings the exchange wrote; times and ids
 the same integers; every documented key present and no other.
 
-Usage: check_jsonl.py INPUT OUTPUT
+Usage: check_jsonl.py INPUT OUTPUT [--tail-of ORIGINAL]
   INPUT   recorded session (first line the URL, then "<time>: <message>")
           or one combined-stream message per line
   OUTPUT  the jsonl printed by ringfeed stream
 The first len(OUTPUT) events of INPUT (array messages count per element)
-must match the output lines one to one, in order."""
+must match the output lines one to one, in order.
+
+--tail-of ORIGINAL: INPUT was received from a replay of the recorded
+session ORIGINAL, joined after the replay had started: its messages must be
+the original's last messages, in order, equal as JSON, and cover at least
+90% of them."""
 import json
 import sys
 
@@ -137,9 +142,43 @@ def events(path):
             yield stream, data
 
 
+def messages(path):
+    """Every message of a recorded session, parsed, in order."""
+    with open(path, encoding="utf-8") as f:
+        lines = f.read().splitlines()
+    out = []
+    for n, line in enumerate(lines):
+        if line.lstrip().startswith("{"):
+            out.append(json.loads(line))
+            continue
+        head, sep, rest = line.partition(": ")
+        if sep and not (n == 0 and "<->" in line) and "<->" not in head:
+            out.append(json.loads(rest))
+    return out
+
+
+def check_tail(received, original):
+    got, want = messages(received), messages(original)
+    if not got:
+        sys.exit("--tail-of: nothing was received")
+    if len(got) < 0.9 * len(want):
+        sys.exit(f"--tail-of: only {len(got)} of {len(want)} recorded messages were replayed")
+    start = len(want) - len(got)
+    for i, (g, w) in enumerate(zip(got, want[start:])):
+        if not same(g, w):
+            sys.exit(f"--tail-of: received message {i + 1} differs from recorded message {start + i + 1}")
+    return f"{len(got)} of {len(want)} recorded messages replayed exactly"
+
+
 def main():
-    if len(sys.argv) != 3:
+    args = sys.argv[1:]
+    tail = None
+    if len(args) == 4 and args[2] == "--tail-of":
+        tail = check_tail(args[0], args[3])
+        args = args[:2]
+    if len(args) != 2:
         sys.exit(__doc__)
+    sys.argv = [sys.argv[0]] + args
     with open(sys.argv[2], encoding="utf-8") as f:
         got = [line for line in f.read().splitlines() if line]
     want = events(sys.argv[1])
@@ -160,7 +199,7 @@ def main():
     if not got:
         sys.exit("no output")
     summary = ", ".join(f"{k} {v}" for k, v in sorted(kinds.items()))
-    print(f"check_jsonl: {len(got)} events match field by field ({summary})")
+    print(f"check_jsonl: {len(got)} events match field by field ({summary})" + (f"; {tail}" if tail else ""))
 
 
 if __name__ == "__main__":
