@@ -122,19 +122,19 @@ public final class RecordedMarket: MarketSource {
     public func exchangeInfo(symbols wanted: [String]?) -> [UInt8] {
         guard let body = session.exchangeInfo else {
             // No recorded response: the symbols of the session, nothing more.
-            var j = MarketJSON(capacity: 128 + symbols.count * 48)
-            j.raw("{\"timezone\":\"UTC\",\"serverTime\":")
-            j.int(MarketJSON.floorDiv(replayMicros ?? 0, 1000))
-            j.raw(",\"rateLimits\":[],\"exchangeFilters\":[],\"symbols\":[")
-            let list = wanted.map { w in symbols.filter { w.map { $0.uppercased() }.contains($0) } } ?? symbols
-            for (i, s) in list.enumerated() {
-                if i > 0 { j.byte(UInt8(ascii: ",")) }
-                j.raw("{\"symbol\":")
-                j.string(Array(s.utf8))
-                j.raw(",\"status\":\"TRADING\"}")
+            return MarketJSON.render(capacity: 128 + symbols.reduce(0) { $0 + 48 + $1.utf8.count }) { j in
+                j.raw("{\"timezone\":\"UTC\",\"serverTime\":")
+                j.int(MarketJSON.floorDiv(replayMicros ?? 0, 1000))
+                j.raw(",\"rateLimits\":[],\"exchangeFilters\":[],\"symbols\":[")
+                let list = wanted.map { w in symbols.filter { w.map { $0.uppercased() }.contains($0) } } ?? symbols
+                for (i, s) in list.enumerated() {
+                    if i > 0 { j.byte(UInt8(ascii: ",")) }
+                    j.raw("{\"symbol\":")
+                    j.string(Array(s.utf8))
+                    j.raw(",\"status\":\"TRADING\"}")
+                }
+                j.raw("]}")
             }
-            j.raw("]}")
-            return j.bytes
         }
         guard let wanted else { return body }
         return RecordedMarket.filterSymbols(body, Set(wanted.map { $0.uppercased() }))

@@ -76,6 +76,33 @@ struct SyntheticBook {
     var bids = SyntheticBookSide(isBid: true)
     var asks = SyntheticBookSide(isBid: false)
 
+    // Per-side reads that never copy a side out of the book: a copy held
+    // across a change would make that change copy the whole side's arrays.
+
     @inline(__always)
-    func side(_ isBid: Bool) -> SyntheticBookSide { isBid ? bids : asks }
+    func count(_ isBid: Bool) -> Int { isBid ? bids.count : asks.count }
+
+    @inline(__always)
+    func best(_ isBid: Bool) -> Int64? { isBid ? bids.best : asks.best }
+
+    @inline(__always)
+    func level(_ isBid: Bool, fromTop k: Int) -> (price: Int64, quantity: Int64) {
+        isBid ? bids.level(fromTop: k) : asks.level(fromTop: k)
+    }
+
+    /// The deepest level of a side.
+    @inline(__always)
+    func worst(_ isBid: Bool) -> (price: Int64, quantity: Int64) {
+        level(isBid, fromTop: count(isBid) - 1)
+    }
+
+    @inline(__always)
+    func quantity(_ isBid: Bool, at price: Int64) -> Int64 {
+        isBid ? bids.quantity(at: price) : asks.quantity(at: price)
+    }
+
+    @inline(__always)
+    mutating func set(_ isBid: Bool, _ price: Int64, _ lots: Int64) {
+        if isBid { bids.set(price, lots) } else { asks.set(price, lots) }
+    }
 }

@@ -5,28 +5,30 @@
 /// field order for each venue.
 enum SyntheticExchangeInfo {
     static func render(venue: Venue, serverMicros: Int64, instruments: [SyntheticInstrument]) -> [UInt8] {
-        var j = MarketJSON(capacity: 512 + instruments.count * 640)
-        j.raw("{\"timezone\":\"UTC\",\"serverTime\":")
-        j.time(serverMicros, .millisecond)
-        if venue == .spot {
-            j.raw(",\"rateLimits\":[")
-            j.raw("{\"rateLimitType\":\"REQUEST_WEIGHT\",\"interval\":\"MINUTE\",\"intervalNum\":1,\"limit\":6000},")
-            j.raw("{\"rateLimitType\":\"ORDERS\",\"interval\":\"SECOND\",\"intervalNum\":10,\"limit\":100},")
-            j.raw("{\"rateLimitType\":\"ORDERS\",\"interval\":\"DAY\",\"intervalNum\":1,\"limit\":200000},")
-            j.raw("{\"rateLimitType\":\"RAW_REQUESTS\",\"interval\":\"MINUTE\",\"intervalNum\":5,\"limit\":61000}]")
-        } else {
-            j.raw(",\"futuresType\":\"U_MARGINED\",\"rateLimits\":[")
-            j.raw("{\"rateLimitType\":\"REQUEST_WEIGHT\",\"interval\":\"MINUTE\",\"intervalNum\":1,\"limit\":2400},")
-            j.raw("{\"rateLimitType\":\"ORDERS\",\"interval\":\"MINUTE\",\"intervalNum\":1,\"limit\":1200},")
-            j.raw("{\"rateLimitType\":\"ORDERS\",\"interval\":\"SECOND\",\"intervalNum\":10,\"limit\":300}]")
+        // Per symbol: about 900 bytes of fixed text, six decimals, four names.
+        let names = instruments.reduce(0) { $0 + 2 * $1.symbolBytes.count + $1.baseAsset.utf8.count + $1.quoteAsset.utf8.count * 2 }
+        return MarketJSON.render(capacity: 1024 + instruments.count * (1200 + 6 * MarketJSON.maxDecimal) + names) { j in
+            j.raw("{\"timezone\":\"UTC\",\"serverTime\":")
+            j.time(serverMicros, .millisecond)
+            if venue == .spot {
+                j.raw(",\"rateLimits\":[")
+                j.raw("{\"rateLimitType\":\"REQUEST_WEIGHT\",\"interval\":\"MINUTE\",\"intervalNum\":1,\"limit\":6000},")
+                j.raw("{\"rateLimitType\":\"ORDERS\",\"interval\":\"SECOND\",\"intervalNum\":10,\"limit\":100},")
+                j.raw("{\"rateLimitType\":\"ORDERS\",\"interval\":\"DAY\",\"intervalNum\":1,\"limit\":200000},")
+                j.raw("{\"rateLimitType\":\"RAW_REQUESTS\",\"interval\":\"MINUTE\",\"intervalNum\":5,\"limit\":61000}]")
+            } else {
+                j.raw(",\"futuresType\":\"U_MARGINED\",\"rateLimits\":[")
+                j.raw("{\"rateLimitType\":\"REQUEST_WEIGHT\",\"interval\":\"MINUTE\",\"intervalNum\":1,\"limit\":2400},")
+                j.raw("{\"rateLimitType\":\"ORDERS\",\"interval\":\"MINUTE\",\"intervalNum\":1,\"limit\":1200},")
+                j.raw("{\"rateLimitType\":\"ORDERS\",\"interval\":\"SECOND\",\"intervalNum\":10,\"limit\":300}]")
+            }
+            j.raw(",\"exchangeFilters\":[],\"symbols\":[")
+            for (i, inst) in instruments.enumerated() {
+                if i > 0 { j.byte(UInt8(ascii: ",")) }
+                if venue == .spot { spot(&j, inst) } else { futures(&j, inst) }
+            }
+            j.raw("]}")
         }
-        j.raw(",\"exchangeFilters\":[],\"symbols\":[")
-        for (i, inst) in instruments.enumerated() {
-            if i > 0 { j.byte(UInt8(ascii: ",")) }
-            if venue == .spot { spot(&j, inst) } else { futures(&j, inst) }
-        }
-        j.raw("]}")
-        return j.bytes
     }
 
     private static func text(_ j: inout MarketJSON, _ s: String) {

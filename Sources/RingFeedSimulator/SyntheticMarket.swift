@@ -279,14 +279,15 @@ public final class SyntheticMarket: MarketSource {
     /// A JSON array of one ticker per symbol (tickers are in symbol order).
     private static func array(_ items: [SyntheticTicker], _ instruments: [SyntheticInstrument],
                               _ render: (SyntheticInstrument, SyntheticTicker) -> [UInt8]) -> [UInt8] {
-        var j = MarketJSON(capacity: 2 + items.count * 400)
-        j.byte(UInt8(ascii: "["))
-        for (i, t) in items.enumerated() {
-            if i > 0 { j.byte(UInt8(ascii: ",")) }
-            j.append(render(instruments[i], t))
+        let parts = items.enumerated().map { render(instruments[$0.offset], $0.element) }
+        return MarketJSON.render(capacity: 2 + parts.reduce(parts.count) { $0 + $1.count }) { j in
+                j.byte(UInt8(ascii: "["))
+                for (i, p) in parts.enumerated() {
+                    if i > 0 { j.byte(UInt8(ascii: ",")) }
+                    j.append(p)
+                }
+                j.byte(UInt8(ascii: "]"))
         }
-        j.byte(UInt8(ascii: "]"))
-        return j.bytes
     }
 
     // MARK: - REST

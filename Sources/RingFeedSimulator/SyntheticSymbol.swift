@@ -21,6 +21,12 @@ final class SyntheticSymbol {
     var lastChangeMicros: Int64 = 0
     var nextEventMicros: Int64 = .max
     var cadences: [Cadence]
+    /// Every level change since the slowest cadence last reported, in
+    /// order: a bid's price, or minus an ask's price. One append per change
+    /// serves every cadence; a cadence dedupes its slice when it reports.
+    var changeLog: [Int64] = []
+    /// Absolute index of changeLog[0].
+    var changeLogBase = 0
     var nextTradeId: Int64
     var nextAggTradeId: Int64
     /// Top of book as last reported on bookTicker.
@@ -31,12 +37,12 @@ final class SyntheticSymbol {
     var lastTradeLots: Int64 = 0
     var lastTradeMicros: Int64 = 0
 
-    /// Levels changed since one diff cadence last reported, and the u it
-    /// reported last (or the u of a lost event after `skipUpdateIds`).
+    /// Where one diff cadence is in the change log, and the u it reported
+    /// last (or the u of a lost event after `skipUpdateIds`).
     struct Cadence {
         var periodMicros: Int64
-        var bids = Set<Int64>()
-        var asks = Set<Int64>()
+        /// Absolute change-log index of its first unreported change.
+        var logIndex = 0
         var lastU: Int64
         /// Futures: the next event's U is lastU, not lastU + 1 (see `snapshotUpdateId`).
         var overlapNext = false
@@ -97,10 +103,8 @@ final class SyntheticSymbol {
     func change(isBid: Bool, price: Int64, lots: Int64, micros: Int64) {
         lastUpdateId += 1
         lastChangeMicros = micros
-        if isBid { book.bids.set(price, lots) } else { book.asks.set(price, lots) }
-        for c in cadences.indices {
-            if isBid { cadences[c].bids.insert(price) } else { cadences[c].asks.insert(price) }
-        }
+        book.set(isBid, price, lots)
+        changeLog.append(isBid ? price : -price)
     }
 
     var midTicks: Double {
@@ -136,7 +140,6 @@ final class SyntheticSymbol {
 
     private func limitOrder(at micros: Int64) {
         let isBid = rng.unit() < 0.5
-        let side = book.side(isBid)
         // Most orders land within a few ticks of the fair price, some far out.
         let d = Int64(rng.unit() < 0.85 ? rng.geometric(0.25) : rng.geometric(0.01))
         var price: Int64
@@ -148,37 +151,36 @@ final class SyntheticSymbol {
             if let bid = book.bids.best, price <= bid { price = bid + 1 }
         }
         guard price > 0 else { return }
-        let depth = side.best.map { Int(abs($0 - price)) } ?? 0
-        let lots = side.quantity(at: price) + randomLots(depth: depth)
+        let depth = book.best(isBid).map { Int(abs($0 - price)) } ?? 0
+        let lots = book.quantity(isBid, at: price) + randomLots(depth: depth)
         change(isBid: isBid, price: price, lots: lots, micros: micros)
         // Keep the book near its configured size: the deepest level goes.
-        if side.count + 1 > config.bookLevels + config.bookLevels / 2 {
-            let worst = book.side(isBid).level(fromTop: book.side(isBid).count - 1)
-            change(isBid: isBid, price: worst.price, lots: 0, micros: micros)
+        if book.count(isBid) > config.bookLevels + config.bookLevels / 2 {
+            change(isBid: isBid, price: book.worst(isBid).price, lots: 0, micros: micros)
         }
     }
 
     private func cancel(at micros: Int64) {
         let isBid = rng.unit() < 0.5
-        let side = book.side(isBid)
+        let count = book.count(isBid)
         // A thin side is refilled instead, deep in the book.
-        guard side.count > max(10, config.bookLevels / 2) else {
+        guard count > max(10, config.bookLevels / 2) else {
             refill(isBid: isBid, at: micros)
             return
         }
-        let k = min(side.count - 1, rng.geometric(0.08))
-        let level = side.level(fromTop: k)
+        let k = min(count - 1, rng.geometric(0.08))
+        let level = book.level(isBid, fromTop: k)
         let lots = rng.unit() < 0.4 ? 0 : Int64(Double(level.quantity) * rng.unit())
         change(isBid: isBid, price: level.price, lots: lots, micros: micros)
     }
 
     private func refill(isBid: Bool, at micros: Int64) {
-        let side = book.side(isBid)
-        let worst = side.isEmpty ? (isBid ? Int64(fair) - 1 : Int64(fair) + 1) : side.level(fromTop: side.count - 1).price
+        let count = book.count(isBid)
+        let worst = count == 0 ? (isBid ? Int64(fair) - 1 : Int64(fair) + 1) : book.worst(isBid).price
         let gap = 1 + Int64(rng.geometric(0.2))
         let price = isBid ? worst - gap : worst + gap
         guard price > 0 else { return }
-        change(isBid: isBid, price: price, lots: randomLots(depth: side.count), micros: micros)
+        change(isBid: isBid, price: price, lots: randomLots(depth: count), micros: micros)
     }
 
     /// A taker order that sweeps levels from the top. Each level it touches
@@ -192,9 +194,8 @@ final class SyntheticSymbol {
         var remaining = max(1, Int64(orderLots * rng.exponential(mean: 1.5)))
         var fills: [Fill] = []
         while remaining > 0 && fills.count < 20 {
-            let side = book.side(makerIsBid)
-            guard side.count > 5 else { break }
-            let level = side.level(fromTop: 0)
+            guard book.count(makerIsBid) > 5 else { break }
+            let level = book.level(makerIsBid, fromTop: 0)
             let filled = min(remaining, level.quantity)
             remaining -= filled
             var parts = min(Int64(1 + rng.below(3)), filled)
@@ -225,31 +226,53 @@ final class SyntheticSymbol {
     func takeDiff(cadence c: Int, at micros: Int64) -> SyntheticDepth? {
         let cad = cadences[c]
         guard lastUpdateId > cad.lastU else { return nil }
+        // The prices this cadence has not reported, each once, best first.
+        var bids: [Int64] = [], asks: [Int64] = []
+        for entry in changeLog[(cad.logIndex - changeLogBase)...] {
+            if entry > 0 { bids.append(entry) } else { asks.append(-entry) }
+        }
         let d = SyntheticDepth(eventMicros: micros, transactionMicros: lastChangeMicros,
                                firstUpdateId: cad.overlapNext ? cad.lastU : cad.lastU + 1, finalUpdateId: lastUpdateId,
                                previousFinalUpdateId: cad.lastU,
-                               bids: changed(cad.bids, isBid: true), asks: changed(cad.asks, isBid: false))
-        cadences[c].bids.removeAll(keepingCapacity: true)
-        cadences[c].asks.removeAll(keepingCapacity: true)
+                               bids: changed(&bids, isBid: true), asks: changed(&asks, isBid: false))
+        markReported(c)
         cadences[c].lastU = lastUpdateId
         cadences[c].overlapNext = false
         return d
     }
 
-    private func changed(_ prices: Set<Int64>, isBid: Bool) -> [SyntheticLevel] {
-        let side = book.side(isBid)
-        let sorted = isBid ? prices.sorted(by: >) : prices.sorted()
-        return sorted.map { SyntheticLevel(priceTicks: $0, lots: side.quantity(at: $0)) }
+    /// The current quantity of each distinct price, best first.
+    private func changed(_ prices: inout [Int64], isBid: Bool) -> [SyntheticLevel] {
+        if isBid { prices.sort(by: >) } else { prices.sort() }
+        var out: [SyntheticLevel] = []
+        out.reserveCapacity(prices.count)
+        var previous: Int64 = -1
+        for p in prices where p != previous {
+            previous = p
+            out.append(SyntheticLevel(priceTicks: p, lots: isBid ? book.bids.quantity(at: p) : book.asks.quantity(at: p)))
+        }
+        return out
+    }
+
+    /// Cadence `c` has reported every change so far; the log keeps only
+    /// what some cadence still has to report.
+    private func markReported(_ c: Int) {
+        cadences[c].logIndex = changeLogBase + changeLog.count
+        let keep = cadences.reduce(Int.max) { min($0, $1.logIndex) }
+        let drop = keep - changeLogBase
+        if drop >= 1024 && drop * 2 >= changeLog.count {
+            changeLog.removeFirst(drop)
+            changeLogBase = keep
+        }
     }
 
     /// The best `n` levels of a side, best first.
     func topLevels(isBid: Bool, _ n: Int) -> [SyntheticLevel] {
-        let side = book.side(isBid)
-        let count = min(n, side.count)
+        let count = min(n, book.count(isBid))
         var out: [SyntheticLevel] = []
         out.reserveCapacity(count)
         for k in 0..<count {
-            let l = side.level(fromTop: k)
+            let l = book.level(isBid, fromTop: k)
             out.append(SyntheticLevel(priceTicks: l.price, lots: l.quantity))
         }
         return out
@@ -275,16 +298,14 @@ final class SyntheticSymbol {
     func skipUpdateIds(_ count: Int, at micros: Int64) {
         guard count > 0 else { return }
         let isBid = rng.unit() < 0.5
-        let side = book.side(isBid)
         let before = lastUpdateId
-        if side.count > 1 {
-            let level = side.level(fromTop: min(side.count - 1, rng.below(5)))
+        if book.count(isBid) > 1 {
+            let level = book.level(isBid, fromTop: min(book.count(isBid) - 1, rng.below(5)))
             change(isBid: isBid, price: level.price, lots: level.quantity + 1, micros: micros)
         }
         lastUpdateId = before + Int64(count)
         for c in cadences.indices {
-            cadences[c].bids.removeAll(keepingCapacity: true)
-            cadences[c].asks.removeAll(keepingCapacity: true)
+            markReported(c)
             cadences[c].lastU = lastUpdateId
             cadences[c].overlapNext = false
         }

@@ -207,77 +207,77 @@ extension SyntheticInstrument {
 
     /// `<s>@miniTicker`: e E s c o h l v q.
     func renderMiniTicker(_ t: SyntheticTicker, _ unit: TimeUnit) -> [UInt8] {
-        var j = MarketJSON(capacity: 224)
-        head(&j, "24hrMiniTicker", t, unit)
-        j.raw(",\"c\":"); price(&j, t.stats.close)
-        j.raw(",\"o\":"); price(&j, t.stats.open)
-        j.raw(",\"h\":"); price(&j, t.stats.high)
-        j.raw(",\"l\":"); price(&j, t.stats.low)
-        j.raw(",\"v\":"); quantity(&j, t.stats.volume)
-        j.raw(",\"q\":"); quote(&j, t.stats.quote)
-        j.byte(UInt8(ascii: "}"))
-        return j.bytes
+        return MarketJSON.render(capacity: 360 + symbolBytes.count) { j in
+            head(&j, "24hrMiniTicker", t, unit)
+            j.raw(",\"c\":"); price(&j, t.stats.close)
+            j.raw(",\"o\":"); price(&j, t.stats.open)
+            j.raw(",\"h\":"); price(&j, t.stats.high)
+            j.raw(",\"l\":"); price(&j, t.stats.low)
+            j.raw(",\"v\":"); quantity(&j, t.stats.volume)
+            j.raw(",\"q\":"); quote(&j, t.stats.quote)
+            j.byte(UInt8(ascii: "}"))
+        }
     }
 
     /// `<s>@ticker`. Spot: e E s p P w x c Q b B a A o h l v q O C F L n;
     /// futures: e E s p P w c Q o h l v q O C F L n.
     func renderTicker(_ t: SyntheticTicker, _ unit: TimeUnit) -> [UInt8] {
-        var j = MarketJSON(capacity: 480)
-        head(&j, "24hrTicker", t, unit)
-        change(&j, t)
-        weighted(&j, t)
-        if venue == .spot { j.raw(",\"x\":"); price(&j, t.stats.priceBefore) }
-        j.raw(",\"c\":"); price(&j, t.stats.close)
-        j.raw(",\"Q\":"); quantity(&j, t.lastLots)
-        if venue == .spot {
-            j.raw(",\"b\":"); price(&j, t.bidTicks)
-            j.raw(",\"B\":"); quantity(&j, t.bidLots)
-            j.raw(",\"a\":"); price(&j, t.askTicks)
-            j.raw(",\"A\":"); quantity(&j, t.askLots)
+        return MarketJSON.render(capacity: 960 + symbolBytes.count) { j in
+            head(&j, "24hrTicker", t, unit)
+            change(&j, t)
+            weighted(&j, t)
+            if venue == .spot { j.raw(",\"x\":"); price(&j, t.stats.priceBefore) }
+            j.raw(",\"c\":"); price(&j, t.stats.close)
+            j.raw(",\"Q\":"); quantity(&j, t.lastLots)
+            if venue == .spot {
+                j.raw(",\"b\":"); price(&j, t.bidTicks)
+                j.raw(",\"B\":"); quantity(&j, t.bidLots)
+                j.raw(",\"a\":"); price(&j, t.askTicks)
+                j.raw(",\"A\":"); quantity(&j, t.askLots)
+            }
+            j.raw(",\"o\":"); price(&j, t.stats.open)
+            j.raw(",\"h\":"); price(&j, t.stats.high)
+            j.raw(",\"l\":"); price(&j, t.stats.low)
+            j.raw(",\"v\":"); quantity(&j, t.stats.volume)
+            j.raw(",\"q\":"); quote(&j, t.stats.quote)
+            ohlcvTail(&j, t, unit)
         }
-        j.raw(",\"o\":"); price(&j, t.stats.open)
-        j.raw(",\"h\":"); price(&j, t.stats.high)
-        j.raw(",\"l\":"); price(&j, t.stats.low)
-        j.raw(",\"v\":"); quantity(&j, t.stats.volume)
-        j.raw(",\"q\":"); quote(&j, t.stats.quote)
-        ohlcvTail(&j, t, unit)
-        return j.bytes
     }
 
     /// Spot `<s>@ticker_<1h|4h|1d>`: e("1hTicker"...) E s p P o h l c w v q O C F L n.
     func renderRollingTicker(_ t: SyntheticTicker, window: Int, _ unit: TimeUnit) -> [UInt8] {
-        var j = MarketJSON(capacity: 400)
-        switch window {
-        case 0: head(&j, "1hTicker", t, unit)
-        case 1: head(&j, "4hTicker", t, unit)
-        default: head(&j, "1dTicker", t, unit)
+        return MarketJSON.render(capacity: 720 + symbolBytes.count) { j in
+            switch window {
+            case 0: head(&j, "1hTicker", t, unit)
+            case 1: head(&j, "4hTicker", t, unit)
+            default: head(&j, "1dTicker", t, unit)
+            }
+            change(&j, t)
+            j.raw(",\"o\":"); price(&j, t.stats.open)
+            j.raw(",\"h\":"); price(&j, t.stats.high)
+            j.raw(",\"l\":"); price(&j, t.stats.low)
+            j.raw(",\"c\":"); price(&j, t.stats.close)
+            weighted(&j, t)
+            j.raw(",\"v\":"); quantity(&j, t.stats.volume)
+            j.raw(",\"q\":"); quote(&j, t.stats.quote)
+            ohlcvTail(&j, t, unit)
         }
-        change(&j, t)
-        j.raw(",\"o\":"); price(&j, t.stats.open)
-        j.raw(",\"h\":"); price(&j, t.stats.high)
-        j.raw(",\"l\":"); price(&j, t.stats.low)
-        j.raw(",\"c\":"); price(&j, t.stats.close)
-        weighted(&j, t)
-        j.raw(",\"v\":"); quantity(&j, t.stats.volume)
-        j.raw(",\"q\":"); quote(&j, t.stats.quote)
-        ohlcvTail(&j, t, unit)
-        return j.bytes
     }
 
     /// Spot `<s>@avgPrice`: e E s i w T (w: the 5-minute weighted average;
     /// the last price when the window has no trade).
     func renderAvgPrice(_ t: SyntheticTicker, _ unit: TimeUnit) -> [UInt8] {
-        var j = MarketJSON(capacity: 160)
-        head(&j, "avgPrice", t, unit)
-        j.raw(",\"i\":\"5m\",\"w\":")
-        if t.stats.volume > 0 {
-            j.decimal(weightedAverageMantissa(quote: t.stats.quote, volume: t.stats.volume), scale: priceDigits, digits: priceDigits)
-        } else {
-            price(&j, t.stats.close)
+        return MarketJSON.render(capacity: 200 + symbolBytes.count) { j in
+            head(&j, "avgPrice", t, unit)
+            j.raw(",\"i\":\"5m\",\"w\":")
+            if t.stats.volume > 0 {
+                j.decimal(weightedAverageMantissa(quote: t.stats.quote, volume: t.stats.volume), scale: priceDigits, digits: priceDigits)
+            } else {
+                price(&j, t.stats.close)
+            }
+            j.raw(",\"T\":")
+            j.time(t.lastTradeMicros, unit)
+            j.byte(UInt8(ascii: "}"))
         }
-        j.raw(",\"T\":")
-        j.time(t.lastTradeMicros, unit)
-        j.byte(UInt8(ascii: "}"))
-        return j.bytes
     }
 }
