@@ -124,12 +124,13 @@ struct MarketFeedTests {
             await #expect(throws: MarketFeedError.unknownStream("btcusdt@nonsense")) {
                 try await feed.subscribe(["btcusdt@nonsense"])
             }
-            // Raw payloads after combined=false: still typed, stream name unknown.
+            // Raw payloads after combined=false: still typed; with one stream
+            // on the connection they are named after it, with two they are not.
             try await feed.setProperty("combined", to: false)
             #expect(try await feed.property("combined") == "false")
-            let raw = await first(3, of: feed) { $0.stream.isEmpty }
-            #expect(raw.count == 3)
-            if case .aggTrade = raw.first?.event {} else { Issue.record("expected aggTrades, got \(raw)") }
+            try await feed.subscribe(["ethusdt@trade"])
+            let raw = await first(3, of: feed) { if case .trade = $0.event { true } else { false } }
+            #expect(raw.count == 3 && raw.allSatisfy { $0.stream.isEmpty })
             await feed.close()
         }
     }
@@ -192,6 +193,28 @@ struct MarketFeedTests {
             _ = await sim.inject(.serverShutdown(closeAfter: nil))
             let notice = await first(1, of: feed) { if case .serverShutdown = $0.event { true } else { false } }
             #expect(notice.count == 1)
+            await feed.close()
+        }
+    }
+}
+
+@Suite("MarketFeed raw connections", .serialized, .timeLimit(.minutes(1)))
+struct MarketFeedRawTests {
+    @Test("raw /ws/<name>: bare payloads, named after the connection's only stream")
+    func rawSingle() async throws {
+        try await withSimulator { sim, loop in
+            var o = options(sim)
+            o.combined = false
+            let feed = try await MarketFeed.connect(streams: ["ethusdt@aggTrade"], options: o, on: loop)
+            #expect(feed.url.hasSuffix("/ws/ethusdt@aggTrade"))
+            let events = await first(20, of: feed)
+            #expect(events.count == 20)
+            #expect(events.allSatisfy { $0.stream == "ethusdt@aggTrade" })
+            #expect(events.allSatisfy { if case let .aggTrade(t) = $0.event { t.symbol == "ETHUSDT" } else { false } })
+            // A second stream makes payloads ambiguous: no name is guessed.
+            try await feed.subscribe(["btcusdt@bookTicker"])
+            let later = await first(20, of: feed) { if case .bookTicker = $0.event { true } else { false } }
+            #expect(later.count == 20 && later.allSatisfy { $0.stream.isEmpty })
             await feed.close()
         }
     }

@@ -26,6 +26,10 @@ public final class MarketFeed: @unchecked Sendable {
         public var url: String = MarketFeed.binanceSpotURL
         /// Ask for times in microseconds (`timeUnit=MICROSECOND`).
         public var microsecondTimes = false
+        /// Combined endpoint (`/stream?streams=...`, every payload names its
+        /// stream) or raw (`/ws/<name>`, bare payloads: events carry the
+        /// stream name only when the connection has exactly one stream).
+        public var combined = true
         /// Largest message accepted (the `!ticker@arr` kind exceeds 64 KiB).
         public var maxMessageSize = 4 << 20
         /// Depth levels one message may carry (partial depth 20, diffs far more).
@@ -69,7 +73,11 @@ public final class MarketFeed: @unchecked Sendable {
     private let levels: UnsafeMutablePointer<rf_bn_level>
     private var pending: [Int64: CheckedContinuation<[UInt8], any Error>] = [:]
     private var nextID: Int64 = 1
-    private var subscribed: [String] = []
+    private var subscribed: [String] = [] {
+        didSet { soleStream = subscribed.count == 1 ? Array(subscribed[0].utf8) : [] }
+    }
+    /// The name of the only stream, for raw payloads that do not carry it.
+    private var soleStream: [UInt8] = []
     private var ended = false
     private let messageCount = Atomic<Int>(0)
     private let eventCount = Atomic<Int>(0)
@@ -84,12 +92,20 @@ public final class MarketFeed: @unchecked Sendable {
         self.tap = tap
         self.handler = handler
         self.subscribed = streams
+        self.soleStream = streams.count == 1 ? Array(streams[0].utf8) : [] // init skips didSet
         (events, continuation) = AsyncStream.makeStream(
             of: StreamEvent.self, bufferingPolicy: .bufferingNewest(max(1, options.eventBufferSize)))
         levels = .allocate(capacity: max(1, options.maxDepthLevels))
     }
 
     deinit { levels.deallocate() }
+
+    /// The raw-stream URL for `streams` on `base`: "/ws/a/b".
+    public static func rawURL(base: String, streams: [String], microsecondTimes: Bool = false) -> String {
+        var b = base
+        while b.hasSuffix("/") { b.removeLast() }
+        return b + "/ws" + streams.map { "/" + $0 }.joined() + (microsecondTimes ? "?timeUnit=MICROSECOND" : "")
+    }
 
     /// The combined-stream URL for `streams` on `base`.
     public static func combinedURL(base: String, streams: [String], microsecondTimes: Bool = false) -> String {
@@ -113,7 +129,9 @@ public final class MarketFeed: @unchecked Sendable {
         tap: ((UnsafeRawBufferPointer) -> Void)? = nil
     ) async throws -> MarketFeed {
         for s in streams where !MarketStreams.isValid(s) { throw MarketFeedError.unknownStream(s) }
-        let url = combinedURL(base: options.url, streams: streams, microsecondTimes: options.microsecondTimes)
+        let url = options.combined
+            ? combinedURL(base: options.url, streams: streams, microsecondTimes: options.microsecondTimes)
+            : rawURL(base: options.url, streams: streams, microsecondTimes: options.microsecondTimes)
         let feed = MarketFeed(loop: loop, options: options, url: url, streams: streams, tap: tap, handler: handler)
         var config = WebSocketConfiguration()
         config.maxMessageSize = options.maxMessageSize
@@ -275,6 +293,20 @@ public final class MarketFeed: @unchecked Sendable {
     @inline(__always)
     private func deliver(_ ev: UnsafePointer<rf_bn_event>) {
         eventCount.add(1, ordering: .relaxed)
+        if ev.pointee.stream.len == 0, !soleStream.isEmpty {
+            // A raw connection with one stream: its payloads are that stream's.
+            return soleStream.withUnsafeBufferPointer { name in
+                var named = ev.pointee
+                named.stream = rf_str(ptr: UnsafeRawPointer(name.baseAddress!).assumingMemoryBound(to: CChar.self),
+                                      len: name.count)
+                withUnsafePointer(to: &named) { handOut($0) }
+            }
+        }
+        handOut(ev)
+    }
+
+    @inline(__always)
+    private func handOut(_ ev: UnsafePointer<rf_bn_event>) {
         let view = MarketEventView(ev)
         if let handler {
             handler(view)
