@@ -36,12 +36,56 @@ static int build_request(rf_ws_conn *c, const rf_url *url, const rf_ws_conn_conf
     return 0;
 }
 
+/* Keeps what a server said when it refused the upgrade ("400 Bad Request:
+ * {"code":2,...}"): exchanges explain a bad stream name in the body, and
+ * "server did not answer 101" alone leaves the user guessing. The body is
+ * what arrived with the head, cut short and with control bytes blanked. */
+static void keep_refusal(rf_ws_conn *c)
+{
+    const uint8_t *p = c->hs;
+    size_t n = c->hs_len, line = 0, body = n;
+    while (line + 1 < n && !(p[line] == '\r' && p[line + 1] == '\n'))
+        line++;
+    for (size_t i = 0; i + 3 < n; i++) {
+        if (memcmp(p + i, "\r\n\r\n", 4) == 0) {
+            body = i + 4;
+            break;
+        }
+    }
+    size_t skip = line > 9 ? 9 : line; /* "HTTP/1.1 " */
+    size_t status_len = line - skip, body_len = n - body;
+    if (body_len > 200)
+        body_len = 200;
+    char *out = malloc(status_len + body_len + 3);
+    if (out == NULL)
+        return;
+    size_t k = 0;
+    for (size_t i = skip; i < line; i++)
+        out[k++] = (p[i] < 0x20 || p[i] == 0x7f) ? ' ' : (char)p[i];
+    if (body_len > 0) {
+        out[k++] = ':';
+        out[k++] = ' ';
+        for (size_t i = body; i < body + body_len; i++)
+            out[k++] = (p[i] < 0x20 || p[i] == 0x7f) ? ' ' : (char)p[i];
+    }
+    out[k] = '\0';
+    free(c->refusal);
+    c->refusal = out;
+}
+
+const char *rf_ws_conn_refusal(const rf_ws_conn *c)
+{
+    return c != NULL && c->refusal != NULL ? c->refusal : "";
+}
+
 void rf__ws_client_on_handshake_data(rf_ws_conn *c)
 {
     rf_ws_client_response resp;
     int rc = rf_ws_client_response_parse(c->hs, c->hs_len, c->key, c->protocols, NULL, &resp);
     if (rc == RF_EAGAIN)
         return;
+    if (rc == RF_EHS_STATUS)
+        keep_refusal(c);
     if (rc < 0) {
         rf__ws_conn_end(c, rc, 0);
         return;
@@ -54,6 +98,7 @@ static void discard(rf_ws_conn *c)
     free(c->request);
     free(c->protocols);
     free(c->tls_host);
+    free(c->refusal);
     free(c);
 }
 

@@ -245,6 +245,7 @@ static void tcp_closed(rf_conn *tcp, void *ctx, int reason)
     free(c->request);
     free(c->protocols);
     free(c->path);
+    free(c->refusal);
     free(c);
 }
 

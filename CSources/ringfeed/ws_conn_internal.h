@@ -35,6 +35,7 @@ struct rf_ws_conn {
     char key[RF_WS_KEY_LEN + 1];
     char *protocols;     /* client: our Sec-WebSocket-Protocol offer (copy) */
     char *path;          /* server: the path the client asked for */
+    char *refusal;       /* client: the server's answer when it refused the upgrade */
 
     /* TLS (wss). */
     uint8_t use_tls;

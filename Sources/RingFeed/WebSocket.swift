@@ -73,6 +73,10 @@ public final class WebSocket: @unchecked Sendable {
                         let text = String(cString: rf_tls_error(tls))
                         detail = text.isEmpty ? nil : text
                     }
+                    if error == RF_EHS_STATUS.rawValue, let conn {
+                        let text = String(cString: rf_ws_conn_refusal(conn))
+                        detail = text.isEmpty ? detail : text
+                    }
                     Unmanaged<WebSocket>.fromOpaque(ctx!).takeRetainedValue().handleClose(code, error, detail)
                 }
                 var conn: OpaquePointer?

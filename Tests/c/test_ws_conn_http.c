@@ -340,6 +340,7 @@ static void test_http_client(rf_loop *loop, uint16_t port)
 typedef struct client {
     int opened, closed, code, error, messages, pongs;
     char last[32];
+    char refusal[128];
 } client;
 
 static void c_on_open(rf_ws_conn *c, void *ctx) { ((client *)ctx)->opened++; }
@@ -359,6 +360,7 @@ static void c_on_close(rf_ws_conn *c, void *ctx, int code, int error)
     k->closed++;
     k->code = code;
     k->error = error;
+    snprintf(k->refusal, sizeof k->refusal, "%s", rf_ws_conn_refusal(c));
 }
 
 static const rf_ws_conn_handlers client_handlers = {
@@ -391,6 +393,10 @@ static void test_websocket(rf_loop *loop, uint16_t port, server *s)
     WAIT_FOR(loop, r.closed, 3000);
     CHECK_EQ(r.opened, 0);
     CHECK_EQ(r.error, RF_EHS_STATUS);
+    /* ... with the server's own words kept for the user. */
+    CHECK(strncmp(r.refusal, "400 Bad Request: ", 17) == 0);
+    CHECK(strstr(r.refusal, "{\"error\":{\"code\":2,\"msg\":\"Invalid request\"}}") != NULL);
+    CHECK_EQ(k.refusal[0], '\0'); /* an accepted upgrade has none */
 
     /* A reserved opcode sent raw: the client fails the connection with 1002. */
     snprintf(url, sizeof url, "ws://127.0.0.1:%u/ok", port);

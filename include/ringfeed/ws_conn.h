@@ -145,6 +145,10 @@ const rf_tls *rf_ws_conn_tls(const rf_ws_conn *c);
 /* "kernel" when TLS records are offloaded to the kernel (kTLS), "userspace"
  * when OpenSSL handles them, "none" on a plain connection. */
 const char *rf_ws_conn_tls_path(const rf_ws_conn *c);
+/* Client: when the server refused the upgrade (RF_EHS_STATUS), its status
+ * and the start of its body, e.g. "400 Bad Request: {"code":2,...}"; valid
+ * in on_close. "" otherwise. */
+const char *rf_ws_conn_refusal(const rf_ws_conn *c);
 
 #ifdef __cplusplus
 }
