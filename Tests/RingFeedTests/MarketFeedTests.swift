@@ -219,3 +219,21 @@ struct MarketFeedRawTests {
         }
     }
 }
+
+@Suite("MarketFeed refusals", .timeLimit(.minutes(1)))
+struct MarketFeedRefusalTests {
+    @Test("a stream the server does not serve: the error carries the server's own explanation")
+    func refusedUpgrade() async throws {
+        try await withSimulator(symbols: ["BTCUSDT"]) { sim, loop in
+            do {
+                // A valid name, but not a symbol this exchange lists.
+                _ = try await MarketFeed.connect(streams: ["dogeusdt@aggTrade"], options: options(sim), on: loop)
+                Issue.record("the upgrade should have been refused")
+            } catch let e as RingFeedError {
+                #expect(e.code == RF_EHS_STATUS.rawValue)
+                #expect(e.description.contains("400 Bad Request"), "\(e)")
+                #expect(e.description.contains("dogeusdt@aggTrade"), "\(e)")
+            }
+        }
+    }
+}
