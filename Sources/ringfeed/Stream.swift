@@ -32,8 +32,8 @@ struct Stream: AsyncParsableCommand {
     @Option(help: "Endpoint (default wss://stream.binance.com:9443, or wss://fstream.binance.com with --futures).")
     var url: String?
 
-    @Option(help: "Output format: jsonl, table or csv.")
-    var format: EventFormat = .jsonl
+    @Option(help: "Output format: jsonl, table, csv, or raw (each message exactly as received).")
+    var format: StreamFormat = .jsonl
 
     @Option(help: "Stop after this many events.")
     var count: Int?
@@ -100,7 +100,13 @@ struct Stream: AsyncParsableCommand {
             do {
                 let url = MarketFeed.combinedURL(base: groupURL, streams: names, microsecondTimes: microseconds)
                 recorder?.header(url)
-                let tap: ((UnsafeRawBufferPointer) -> Void)? = recorder.map { r in { r.message($0) } }
+                let tap: ((UnsafeRawBufferPointer) -> Void)?
+                switch (recorder, format) {
+                case let (r?, .raw): tap = { r.message($0); printer.raw($0) }
+                case let (r?, _): tap = { r.message($0) }
+                case (nil, .raw): tap = { printer.raw($0) }
+                case (nil, _): tap = nil
+                }
                 let feed = try await MarketFeed.connect(
                     streams: names, options: o, on: loop,
                     handler: { view in if printer.print(view) { stops.send(.count) } }, tap: tap)
@@ -177,26 +183,40 @@ private func trimSlash(_ s: String) -> String {
     return s
 }
 
-extension EventFormat: ExpressibleByArgument {}
+/// `--format`: the event formats, or the messages untouched.
+enum StreamFormat: String, CaseIterable, ExpressibleByArgument {
+    case jsonl, table, csv, raw
+
+    var eventFormat: EventFormat? { EventFormat(rawValue: rawValue) }
+}
 
 /// Formats events on the loop thread into one buffer and writes it to
 /// stdout in large batches.
 final class Printer: @unchecked Sendable {
     // @unchecked: used on the one loop thread that runs every feed's handler.
-    private var formatter: EventFormatter
+    private var formatter: EventFormatter?
     private var out = ByteWriter(capacity: 1 << 17)
     private let limit: Int?
     private var printed = 0
 
-    init(format: EventFormat, microseconds: Bool, limit: Int?) {
-        formatter = EventFormatter(format: format, microsecondTimes: microseconds)
+    init(format: StreamFormat, microseconds: Bool, limit: Int?) {
+        formatter = format.eventFormat.map { EventFormatter(format: $0, microsecondTimes: microseconds) }
         self.limit = limit
     }
 
-    /// Prints one event; true once the limit has been reached.
+    /// Raw format: one received message per line, as it came.
+    func raw(_ bytes: UnsafeRawBufferPointer) {
+        if let limit, printed >= limit { return }
+        out.raw(bytes)
+        out.byte(10)
+        if out.count >= 1 << 16 { out.flush(to: STDOUT_FILENO) }
+    }
+
+    /// Prints one event (counts it, in raw format); true once the limit has
+    /// been reached.
     func print(_ view: MarketEventView) -> Bool {
         if let limit, printed >= limit { return true }
-        formatter.write(view, to: &out)
+        formatter?.write(view, to: &out)
         printed += 1
         if out.count >= 1 << 16 { out.flush(to: STDOUT_FILENO) }
         if let limit, printed >= limit {
