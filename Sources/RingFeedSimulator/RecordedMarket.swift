@@ -51,7 +51,11 @@ public final class RecordedMarket: MarketSource {
                 pace: Pace = .recorded) throws {
         session = try RecordedSession(streamFile: streamFile, snapshotFile: snapshotFile, exchangeInfoFile: exchangeInfoFile)
         venue = session.venue
-        self.pace = pace
+        if case .speed(let factor) = pace, !(factor > 0 && factor.isFinite) {
+            self.pace = .recorded // a replay that never moves is no replay
+        } else {
+            self.pace = pace
+        }
         // The streams the session subscribed to (some never sent anything in
         // the recording, e.g. a quiet bookTicker) and those that did.
         var subscribed = Set(session.messages.map(\.stream))

@@ -21,16 +21,18 @@ public final class SyntheticMarket: MarketSource {
         public var marketOrderShare: Double
         /// Share of events that are cancels; the rest are limit orders.
         public var cancelShare: Double
-        /// Standard deviation of the fair price's step per event, in ticks.
-        public var volatilityTicks: Double
+        /// Volatility of the hidden fair price the book follows: the standard
+        /// deviation of its relative change over one second (2e-5: about
+        /// 0.04 % in five minutes, a calm BTCUSDT).
+        public var volatility: Double
 
         public init(eventsPerSecond: Double = 50, bookLevels: Int = 500, marketOrderShare: Double = 0.12,
-                    cancelShare: Double = 0.38, volatilityTicks: Double = 0.6) {
+                    cancelShare: Double = 0.38, volatility: Double = 2e-5) {
             self.eventsPerSecond = eventsPerSecond
             self.bookLevels = bookLevels
             self.marketOrderShare = marketOrderShare
             self.cancelShare = cancelShare
-            self.volatilityTicks = volatilityTicks
+            self.volatility = volatility
         }
     }
 

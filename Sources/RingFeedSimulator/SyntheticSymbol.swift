@@ -3,9 +3,10 @@
 ///
 /// The dynamics: a hidden fair price random-walks; limit orders arrive
 /// around it (most within a few ticks, some far out), cancels thin levels
-/// (mostly near the top), and market orders (their side leaning toward the
-/// fair price) sweep levels from the top, so the mid follows the fair price
-/// through real trades. Every level change takes the next update id.
+/// (mostly near the top), and market orders sweep levels from the top:
+/// when the book lags the fair price they take every level on the wrong
+/// side of it, so the mid follows the fair price through real trades.
+/// Every level change takes the next update id.
 final class SyntheticSymbol {
     let inst: SyntheticInstrument
     let index: Int
@@ -17,6 +18,10 @@ final class SyntheticSymbol {
     var fair: Double
     /// A typical order in lots (about 500 quote units).
     let orderLots: Double
+    /// Relative standard deviation of the fair price per event.
+    let fairStep: Double
+    /// Mean distance in ticks of a limit order placed away from the top.
+    let farTicks: Double
     var lastUpdateId: Int64
     var lastChangeMicros: Int64 = 0
     var nextEventMicros: Int64 = .max
@@ -61,6 +66,8 @@ final class SyntheticSymbol {
         let priceValue = Double(instrument.priceMantissa(instrument.startTicks)) / Double(MarketJSON.pow10[instrument.tickScale])
         let lotValue = Double(instrument.lotMantissa) / Double(MarketJSON.pow10[instrument.lotScale])
         orderLots = max(1, 500 / (priceValue * lotValue))
+        fairStep = config.volatility / max(1, config.eventsPerSecond).squareRoot()
+        farTicks = max(60, Double(instrument.startTicks) * config.volatility * 35)
         lastUpdateId = Int64(1_000_000 + rng.below(900_000_000))
         nextTradeId = Int64(1_000_000 + rng.below(900_000_000))
         nextAggTradeId = Int64(1_000_000 + rng.below(900_000_000))
@@ -124,7 +131,7 @@ final class SyntheticSymbol {
     /// Advances the fair price and performs one random book event at
     /// `micros`. Returns the fills (empty unless a market order traded).
     func step(at micros: Int64) -> [Fill] {
-        fair += rng.normal() * config.volatilityTicks
+        fair += rng.normal() * fairStep * fair
         if fair < 10 { fair = 10 }
         let r = rng.unit()
         if r < config.marketOrderShare {
@@ -140,8 +147,10 @@ final class SyntheticSymbol {
 
     private func limitOrder(at micros: Int64) {
         let isBid = rng.unit() < 0.5
-        // Most orders land within a few ticks of the fair price, some far out.
-        let d = Int64(rng.unit() < 0.85 ? rng.geometric(0.25) : rng.geometric(0.01))
+        // Most orders land within a few ticks of the fair price; the others
+        // anywhere out to about the price's move in twenty minutes, which
+        // keeps the book dense behind a moving price.
+        let d = Int64(rng.unit() < 0.75 ? Double(rng.geometric(0.25)) : rng.exponential(mean: farTicks))
         var price: Int64
         if isBid {
             price = Int64(fair.rounded(.down)) - d
@@ -164,11 +173,12 @@ final class SyntheticSymbol {
         let isBid = rng.unit() < 0.5
         let count = book.count(isBid)
         // A thin side is refilled instead, deep in the book.
-        guard count > max(10, config.bookLevels / 2) else {
+        guard count > max(10, config.bookLevels * 9 / 10) else {
             refill(isBid: isBid, at: micros)
             return
         }
-        let k = min(count - 1, rng.geometric(0.08))
+        // Mostly near the top; the rest anywhere in the side.
+        let k = rng.unit() < 0.6 ? min(count - 1, rng.geometric(0.08)) : rng.below(count)
         let level = book.level(isBid, fromTop: k)
         let lots = rng.unit() < 0.4 ? 0 : Int64(Double(level.quantity) * rng.unit())
         change(isBid: isBid, price: level.price, lots: lots, micros: micros)
@@ -187,15 +197,26 @@ final class SyntheticSymbol {
     /// fills against one to three resting orders (one trade each) and makes
     /// one aggTrade.
     private func marketOrder(at micros: Int64) -> [Fill] {
-        // The side leans toward the fair price, which drags the mid along.
-        let lean = max(-0.45, min(0.45, (fair - midTicks) / 8))
-        let takerBuys = rng.unit() < 0.5 + lean
+        // Levels on the wrong side of the fair price are taken first (up to
+        // 20 of them); otherwise a random side and size.
+        let takerBuys: Bool
+        var upTo: Int64?
+        if let ask = book.asks.best, Double(ask) < fair - 0.5 {
+            takerBuys = true
+            upTo = Int64(fair.rounded(.down))
+        } else if let bid = book.bids.best, Double(bid) > fair + 0.5 {
+            takerBuys = false
+            upTo = Int64(fair.rounded(.up))
+        } else {
+            takerBuys = rng.unit() < 0.5
+        }
         let makerIsBid = !takerBuys
-        var remaining = max(1, Int64(orderLots * rng.exponential(mean: 1.5)))
+        var remaining = upTo == nil ? max(1, Int64(orderLots * rng.exponential(mean: 1.5))) : Int64.max
         var fills: [Fill] = []
         while remaining > 0 && fills.count < 20 {
             guard book.count(makerIsBid) > 5 else { break }
             let level = book.level(makerIsBid, fromTop: 0)
+            if let limit = upTo, takerBuys ? level.price > limit : level.price < limit { break }
             let filled = min(remaining, level.quantity)
             remaining -= filled
             var parts = min(Int64(1 + rng.below(3)), filled)
