@@ -194,11 +194,12 @@ final class SyntheticSymbol {
     }
 
     /// A taker order that sweeps levels from the top. Each level it touches
-    /// fills against one to three resting orders (one trade each) and makes
+    /// fills against one or two resting orders (one trade each) and makes
     /// one aggTrade.
     private func marketOrder(at micros: Int64) -> [Fill] {
-        // Levels on the wrong side of the fair price are taken first (up to
-        // 20 of them); otherwise a random side and size.
+        // Levels on the wrong side of the fair price are taken first (a few
+        // per order, so the book catches up over several trades); otherwise
+        // a random side and size.
         let takerBuys: Bool
         var upTo: Int64?
         if let ask = book.asks.best, Double(ask) < fair - 0.5 {
@@ -212,14 +213,15 @@ final class SyntheticSymbol {
         }
         let makerIsBid = !takerBuys
         var remaining = upTo == nil ? max(1, Int64(orderLots * rng.exponential(mean: 1.5))) : Int64.max
+        let maxLevels = upTo == nil ? 20 : 1 + rng.geometric(0.4)
         var fills: [Fill] = []
-        while remaining > 0 && fills.count < 20 {
+        while remaining > 0 && fills.count < maxLevels {
             guard book.count(makerIsBid) > 5 else { break }
             let level = book.level(makerIsBid, fromTop: 0)
             if let limit = upTo, takerBuys ? level.price > limit : level.price < limit { break }
             let filled = min(remaining, level.quantity)
             remaining -= filled
-            var parts = min(Int64(1 + rng.below(3)), filled)
+            var parts = min(Int64(1 + rng.below(2)), filled)
             var trades: [SyntheticTrade] = []
             var left = filled
             while parts > 0 {
