@@ -175,6 +175,12 @@ $(BUILD)/bench/%: bench/%.c bench/bench.h bench/tape.h $(LIB)
 bench: $(BENCHES)
 	@set -e; for b in $(BENCHES); do $$b; done
 
+# Kernel TLS offload, proven in a VM running Debian's stock kernel (this
+# machine's may lack CONFIG_TLS). Downloads packages, so not part of make test.
+.PHONY: ktls-vm
+ktls-vm: $(BUILD)/tests/test_ktls
+	./scripts/ktls-vm/run.sh $(BUILD)/tests/test_ktls
+
 clean:
 	rm -rf $(BUILD) .build
 

@@ -550,6 +550,11 @@ static void test_wss_loopback(rf_tls_ctx *cc, rf_tls_ctx *sc, int require_kernel
         while (!(cl.closed && sv.closed) && rf_now_ns() < deadline)
             rf_loop_run_once(loop, 10);
         rf_ws_server_close(server);
+        if (!(cl.closed && sv.closed))
+            fprintf(stderr, "stalled: client sent %d received %d pending %zu path %s; server received %d pending %zu path %s\n",
+                    cl.sent, cl.received, cl.conn ? rf_ws_conn_pending(cl.conn) : 0,
+                    cl.conn ? rf_ws_conn_tls_path(cl.conn) : "-", sv.received,
+                    sv.conn ? rf_ws_conn_pending(sv.conn) : 0, sv.conn ? rf_ws_conn_tls_path(sv.conn) : "-");
     }
     CHECK(cl.opened && sv.opened);
     CHECK_EQ(cl.bad, 0);
