@@ -221,6 +221,13 @@ struct SyntheticMarketTests {
         let d = collect(SyntheticMarket(symbols: Self.symbols, seed: 42, venue: venue), coarse)
         #expect(d.count == a.count)
         #expect(zip(a, d).allSatisfy { $0.stream == $1.stream && $0.ms == $1.ms })
+        // What is rendered does not change the market: one stream alone is
+        // that stream's part of everything.
+        let some = { (s: String) in s.hasSuffix("@aggTrade") || s == "ethusdt@depth@100ms" || s == "!ticker@arr" }
+        let e = collect(SyntheticMarket(symbols: Self.symbols, seed: 42, venue: venue), times, wants: some)
+        let part = a.filter { some($0.stream) }
+        #expect(e.count == part.count && e.count > 100)
+        #expect(zip(part, e).allSatisfy { $0.stream == $1.stream && $0.ms == $1.ms })
     }
 
     /// Expected key order per stream kind, from Binance's documentation and
@@ -443,31 +450,43 @@ struct SyntheticMarketTests {
     /// Runs a client per Binance's rules against `stream`, loading a fresh
     /// snapshot at the start, after every gap, and checking against the
     /// market's snapshot at checkpoints.
-    func followBook(venue: Venue, stream: String, skipAt: Set<Int>) throws -> (checks: Int, gaps: Int) {
+    /// Partial depth of the same cadence (`<s>@depth10...`) is checked
+    /// against the client's top levels whenever both are at the same id.
+    func followBook(venue: Venue, stream: String, skipAt: Set<Int>) throws -> (checks: Int, gaps: Int, partials: Int) {
         let market = SyntheticMarket(symbols: ["BTCUSDT", "NKNUSDT"], seed: 11, venue: venue)
         let symbol = String(stream.prefix { $0 != "@" }).uppercased()
+        let partial = stream.replacingOccurrences(of: "@depth", with: "@depth10")
         var client = ClientBook(futures: venue == .usdmFutures)
-        var buffer: [[String: Any]] = []
-        var checks = 0
+        var buffer: [(partial: Bool, event: [String: Any])] = []
+        var checks = 0, partials = 0
         var needSnapshot = true
         // Uneven steps, plus every whole second: right after a boundary the
         // client has every change (a market event exactly on it is unlikely).
         let seconds = (1...30).map { Self.t0 + Int64($0) * 1_000_000 }
         let times = Array(Set(Self.times(seconds: 30, seed: 5) + seconds)).sorted()
         for (i, t) in times.enumerated() {
-            market.advance(to: t, wants: { $0 == stream }) { m in
-                buffer.append((try? JSONSerialization.jsonObject(with: Data(m.render(.millisecond)))) as! [String: Any])
+            market.advance(to: t, wants: { $0 == stream || $0 == partial }) { m in
+                buffer.append((m.stream == partial, try! JSONSerialization.jsonObject(with: Data(m.render(.millisecond))) as! [String: Any]))
             }
             if skipAt.contains(i) { market.skipUpdateIds(symbol: symbol, count: 5 + i % 7) }
             if needSnapshot {
                 client.load(snapshot: market.depthSnapshot(symbol: symbol, limit: 5000)!)
                 needSnapshot = false
                 // Events buffered before the snapshot: the rules drop the stale ones.
-                var kept: [[String: Any]] = []
-                for e in buffer where int(e["u"]) >= client.lastUpdateId { kept.append(e) }
-                buffer = kept
+                buffer = buffer.filter { $0.partial || int($0.event["u"]) >= client.lastUpdateId }
             }
-            for e in buffer {
+            for (isPartial, e) in buffer {
+                if isPartial {
+                    let id = venue == .spot ? int(e["lastUpdateId"]) : int(e["u"])
+                    if !needSnapshot && client.previousU == id {
+                        let bids = client.bids.sorted { Price($0.key)! > Price($1.key)! }.prefix(10).map { [$0.key, $0.value] }
+                        let asks = client.asks.sorted { Price($0.key)! < Price($1.key)! }.prefix(10).map { [$0.key, $0.value] }
+                        #expect(e[venue == .spot ? "bids" : "b"] as? [[String]] == bids)
+                        #expect(e[venue == .spot ? "asks" : "a"] as? [[String]] == asks)
+                        partials += 1
+                    }
+                    continue
+                }
                 if !client.apply(e) {
                     needSnapshot = true
                     break
@@ -484,7 +503,7 @@ struct SyntheticMarketTests {
                 }
             }
         }
-        return (checks, client.gaps)
+        return (checks, client.gaps, partials)
     }
 
     @Test("snapshot + diff events per Binance's rules give exactly the market's book; skipUpdateIds makes a visible gap",
@@ -494,6 +513,7 @@ struct SyntheticMarketTests {
         let clean = try followBook(venue: venue, stream: stream, skipAt: [])
         #expect(clean.gaps == 0)
         #expect(clean.checks > 3)
+        #expect(clean.partials > 10)
         let gapped = try followBook(venue: venue, stream: stream, skipAt: [40, 160])
         #expect(gapped.gaps == 2)
         #expect(gapped.checks > 3)
