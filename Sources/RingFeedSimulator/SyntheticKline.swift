@@ -94,11 +94,13 @@ struct SyntheticKline {
         high = max(high, t.priceTicks)
         low = min(low, t.priceTicks)
         close = t.priceTicks
-        volume += t.lots
-        quoteVolume += t.lots * t.priceTicks
+        // Wrapping sums: a month-long kline at an extreme event rate must not
+        // trap the simulator (ticks·lots stays far below 2^63 in practice).
+        volume &+= t.lots
+        quoteVolume &+= t.lots &* t.priceTicks
         if !t.buyerIsMaker {
-            takerBuyVolume += t.lots
-            takerBuyQuoteVolume += t.lots * t.priceTicks
+            takerBuyVolume &+= t.lots
+            takerBuyQuoteVolume &+= t.lots &* t.priceTicks
         }
         trades += 1
         lastTradeId = t.id

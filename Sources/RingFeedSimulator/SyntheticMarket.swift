@@ -208,7 +208,9 @@ public final class SyntheticMarket: MarketSource {
         let inst = s.inst
         let previousU = s.cadences[c].lastU
         let diffKind = SyntheticStreams.diffDepth + c
-        if let diff = s.takeDiff(cadence: c, at: t), out.wanted(s, diffKind) {
+        if !out.wanted(s, diffKind) {
+            s.skipDiff(cadence: c)
+        } else if let diff = s.takeDiff(cadence: c, at: t) {
             out.send(s.names[diffKind]) { inst.renderDepthUpdate(diff, $0) }
         }
         for (l, n) in SyntheticStreams.partialLevels.enumerated() {
@@ -223,6 +225,8 @@ public final class SyntheticMarket: MarketSource {
         }
     }
 
+    /// The 1000 ms streams: tickers, avgPrice and the all-market arrays
+    /// (which list every symbol each second; Binance lists the changed ones).
     private func tickers(at t: Int64, _ out: SyntheticOutput) {
         let second = t / 1_000_000
         var mini: [SyntheticTicker] = [], full: [SyntheticTicker] = []
