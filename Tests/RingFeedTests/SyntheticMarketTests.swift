@@ -357,6 +357,24 @@ struct SyntheticMarketTests {
                 #expect(ev.u.ticker.volume.mantissa == dec(o["v"]).0)
             case Int32(RF_BN_ARRAY.rawValue):
                 #expect(ev.u.array.count == Self.symbols.count)
+                // Each element scans as the ticker it is, with the values Foundation reads.
+                var pos = 0
+                var item = rf_bn_event()
+                var n = 0
+                while true {
+                    let r = m.ms.withUnsafeBufferPointer { _ in
+                        levels.withUnsafeMutableBufferPointer { rf_bn_array_next(&ev, &pos, $0.baseAddress, $0.count, &item) }
+                    }
+                    if r == 0 { break }
+                    #expect(r == 1, "element \(n) of \(m.stream)")
+                    guard r == 1, n < objects.count else { break }
+                    let o = objects[n].0
+                    #expect(Int32(item.type) == (o["e"] as? String == "24hrMiniTicker" ? Int32(RF_BN_MINI_TICKER.rawValue)
+                        : o["e"] as? String == "24hrTicker" ? Int32(RF_BN_TICKER.rawValue) : Int32(RF_BN_ROLLING_TICKER.rawValue)))
+                    #expect(item.event_time == int(o["E"]) && item.u.ticker.last_price.mantissa == dec(o["c"]).0)
+                    n += 1
+                }
+                #expect(n == Self.symbols.count)
             default: break
             }
         }
