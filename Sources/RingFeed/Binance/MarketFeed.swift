@@ -71,13 +71,29 @@ public final class MarketFeed: @unchecked Sendable {
     private var onScanError: (@Sendable (RingFeedError, UnsafeRawBufferPointer) -> Void)?
     private var ws: WebSocket?
     private let levels: UnsafeMutablePointer<rf_bn_level>
-    private var pending: [Int64: CheckedContinuation<[UInt8], any Error>] = [:]
+    private var pending: [Int64: Pending] = [:]
+
+    /// A request waiting for its answer; `onSuccess` runs on the loop thread
+    /// as the answer is read, before any later message is.
+    private struct Pending {
+        var continuation: CheckedContinuation<[UInt8], any Error>
+        var onSuccess: (@Sendable () -> Void)?
+    }
     private var nextID: Int64 = 1
     private var subscribed: [String] = [] {
-        didSet { soleStream = subscribed.count == 1 ? Array(subscribed[0].utf8) : [] }
+        didSet { nameSoleStream() }
     }
-    /// The name of the only stream, for raw payloads that do not carry it.
+    /// The name of the only stream, for raw payloads that do not carry it,
+    /// and the kind of event it yields (anything else is not named).
     private var soleStream: [UInt8] = []
+    private var soleKind: Int32 = 0
+
+    private func nameSoleStream() {
+        soleStream = subscribed.count == 1 ? Array(subscribed[0].utf8) : []
+        soleKind = soleStream.withUnsafeBufferPointer { p in
+            p.withMemoryRebound(to: CChar.self) { rf_bn_stream_kind($0.baseAddress, $0.count) }
+        }
+    }
     private var ended = false
     private let messageCount = Atomic<Int>(0)
     private let eventCount = Atomic<Int>(0)
@@ -92,10 +108,10 @@ public final class MarketFeed: @unchecked Sendable {
         self.tap = tap
         self.handler = handler
         self.subscribed = streams
-        self.soleStream = streams.count == 1 ? Array(streams[0].utf8) : [] // init skips didSet
         (events, continuation) = AsyncStream.makeStream(
             of: StreamEvent.self, bufferingPolicy: .bufferingNewest(max(1, options.eventBufferSize)))
         levels = .allocate(capacity: max(1, options.maxDepthLevels))
+        nameSoleStream() // init skips didSet
     }
 
     deinit { levels.deallocate() }
@@ -169,14 +185,18 @@ public final class MarketFeed: @unchecked Sendable {
     /// Subscribes to `streams` in one request.
     public func subscribe(_ streams: [String]) async throws {
         for s in streams where !MarketStreams.isValid(s) { throw MarketFeedError.unknownStream(s) }
-        _ = try await request { .subscribe(streams, id: $0) }
-        loop.execute { self.subscribed.append(contentsOf: streams.filter { !self.subscribed.contains($0) }) }
+        // The list changes as the answer is read: payloads that follow it
+        // may belong to the new streams.
+        _ = try await request({ .subscribe(streams, id: $0) }, onSuccess: {
+            self.subscribed.append(contentsOf: streams.filter { !self.subscribed.contains($0) })
+        })
     }
 
     /// Unsubscribes from `streams` in one request.
     public func unsubscribe(_ streams: [String]) async throws {
-        _ = try await request { .unsubscribe(streams, id: $0) }
-        loop.execute { self.subscribed.removeAll { streams.contains($0) } }
+        _ = try await request({ .unsubscribe(streams, id: $0) }, onSuccess: {
+            self.subscribed.removeAll { streams.contains($0) }
+        })
     }
 
     /// The streams the exchange says this connection has.
@@ -201,6 +221,11 @@ public final class MarketFeed: @unchecked Sendable {
     /// Sends a request and waits for the answer with its id: the raw JSON of
     /// "result", or the exchange's error as `ControlError.rejected`.
     public func request(_ make: @escaping @Sendable (Int64) -> ControlRequest) async throws -> [UInt8] {
+        try await request(make, onSuccess: nil)
+    }
+
+    private func request(_ make: @escaping @Sendable (Int64) -> ControlRequest,
+                         onSuccess: (@Sendable () -> Void)?) async throws -> [UInt8] {
         try await withCheckedThrowingContinuation { (cont: CheckedContinuation<[UInt8], any Error>) in
             loop.execute {
                 guard !self.ended, let ws = self.ws else {
@@ -209,15 +234,15 @@ public final class MarketFeed: @unchecked Sendable {
                 }
                 let id = self.nextID
                 self.nextID += 1
-                self.pending[id] = cont
+                self.pending[id] = Pending(continuation: cont, onSuccess: onSuccess)
                 var text = make(id).json
                 let rc = text.withUTF8 { ws.sendOnLoop(.text, UnsafeRawBufferPointer($0)) }
                 if rc != 0 {
-                    self.pending.removeValue(forKey: id)?.resume(throwing: ControlError.connectionClosed)
+                    self.pending.removeValue(forKey: id)?.continuation.resume(throwing: ControlError.connectionClosed)
                     return
                 }
                 self.loop.schedule(after: self.options.requestTimeout) {
-                    self.pending.removeValue(forKey: id)?.resume(throwing: ControlError.timedOut)
+                    self.pending.removeValue(forKey: id)?.continuation.resume(throwing: ControlError.timedOut)
                 }
             }
         }
@@ -260,7 +285,7 @@ public final class MarketFeed: @unchecked Sendable {
         ended = true
         let waiting = pending
         pending = [:]
-        for (_, c) in waiting { c.resume(throwing: ControlError.connectionClosed) }
+        for (_, p) in waiting { p.continuation.resume(throwing: ControlError.connectionClosed) }
         continuation.finish()
     }
 
@@ -293,7 +318,7 @@ public final class MarketFeed: @unchecked Sendable {
     @inline(__always)
     private func deliver(_ ev: UnsafePointer<rf_bn_event>) {
         eventCount.add(1, ordering: .relaxed)
-        if ev.pointee.stream.len == 0, !soleStream.isEmpty {
+        if ev.pointee.stream.len == 0, !soleStream.isEmpty, ev.pointee.type == soleKind {
             // A raw connection with one stream: its payloads are that stream's.
             return soleStream.withUnsafeBufferPointer { name in
                 var named = ev.pointee
@@ -323,12 +348,13 @@ public final class MarketFeed: @unchecked Sendable {
 
     private func answer(_ ev: rf_bn_event) {
         let r = ev.u.response
-        guard r.id != Int64.min, let cont = pending.removeValue(forKey: r.id) else { return }
+        guard r.id != Int64.min, let p = pending.removeValue(forKey: r.id) else { return }
         if rf_bn_type(rawValue: UInt32(ev.type)) == RF_BN_ERROR {
             let msg = decodeJSONStringBody(r.error_msg.bytes) ?? String(decoding: r.error_msg.bytes, as: UTF8.self)
-            cont.resume(throwing: ControlError.rejected(code: r.error_code, message: msg))
+            p.continuation.resume(throwing: ControlError.rejected(code: r.error_code, message: msg))
         } else {
-            cont.resume(returning: Array(r.result.bytes))
+            p.onSuccess?()
+            p.continuation.resume(returning: Array(r.result.bytes))
         }
     }
 }
