@@ -1,7 +1,8 @@
-/* Moving a TLS stream's records to the kernel (kTLS) after the handshake.
+/* Moving a TLS stream's records to the kernel (kTLS) after the handshake,
+ * each direction on its own.
  *
- * TX moves first, at a moment when every record OpenSSL produced has left
- * the ring's send queue (rf_conn_pending == 0): from then on the ring sends
+ * TX moves at a moment when every record OpenSSL produced has left the
+ * ring's send queue (rf_conn_pending == 0): from then on the ring sends
  * plaintext and the kernel encrypts, continuing OpenSSL's sequence numbers.
  *
  * RX moves at a record boundary of the received stream, which the ring
@@ -30,7 +31,6 @@
 #include "tls_stream.h"
 
 #define RX_TRIES 16
-#define KTLS_SEND_MAX (16u * 1024u) /* TLS's maximum record payload */
 #define HS_NEW_SESSION_TICKET 4
 
 void rf__ktls_stream_prepare(rf__tls_stream *s)
@@ -73,11 +73,6 @@ int rf__ktls_stream_try_tx(rf__tls_stream *s)
     }
     if (attach(s) == 0 && rf__ktls_install(rf_conn_fd(s->tcp), RF__KTLS_TX, &info) == 0) {
         s->kt_tx = 1;
-        /* One record's worth per send. In the VM (Debian 6.1.192), an
-         * io_uring send carrying several records on a kTLS socket now and
-         * then never completed, with nothing queued in TCP (messages of
-         * 16-66 KB, 3000 each way); capped at one record it never did. */
-        rf__conn_set_send_max(s->tcp, KTLS_SEND_MAX);
         rf__ktls_mark_offloaded(s->tls, RF__KTLS_TX);
     } else {
         s->kt_want = 0;

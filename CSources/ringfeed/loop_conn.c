@@ -221,9 +221,8 @@ void rf__conn_on_recv(rf_conn *c, int res, unsigned flags) {
 
 static void submit_fly(rf_conn *c) {
     size_t n = c->fly.len - c->fly.off;
-    size_t max = c->send_max ? c->send_max : RF__SEND_MAX;
-    if (n > max)
-        n = max;
+    if (n > RF__SEND_MAX)
+        n = RF__SEND_MAX;
     struct io_uring_sqe *sqe = rf__get_sqe(c->loop, RF__UD(c, RF__OP_SEND));
     if (!sqe) {
         rf__conn_fail(c, RF_ESYS);
@@ -458,10 +457,6 @@ void rf__conn_resume_recv(rf_conn *c) {
     c->recv_paused = false;
     c->on_paused = NULL;
     rf__conn_arm_recv(c);
-}
-
-void rf__conn_set_send_max(rf_conn *c, size_t max) {
-    c->send_max = max;
 }
 
 void rf__conn_set_recv_error(rf_conn *c, int (*fn)(rf_conn *c, void *arg, int err), void *arg) {

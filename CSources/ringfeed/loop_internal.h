@@ -68,7 +68,6 @@ struct rf_conn {
     /* Kernel TLS hooks (loop_ktls.h): a paused receive, a receive error
      * handler, and one control record (an alert) to send after the queue. */
     bool recv_paused, ctl_inflight;
-    size_t send_max; /* bytes per send SQE; 0 = RF__SEND_MAX */
     uint8_t ctl_type, ctl_len, ctl[8];
     void (*on_paused)(rf_conn *c, void *arg);
     int (*on_recv_error)(rf_conn *c, void *arg, int err);

@@ -17,10 +17,6 @@
 void rf__conn_pause_recv(rf_conn *c, void (*on_paused)(rf_conn *c, void *arg), void *arg);
 void rf__conn_resume_recv(rf_conn *c);
 
-/* Caps the bytes one send SQE carries (0 = no cap beyond the loop's own);
- * the rest goes out as after a short write. */
-void rf__conn_set_send_max(rf_conn *c, size_t max);
-
 /* A failed recv (-errno other than the retryable ones) goes to fn, which
  * returns 0 to go on receiving or the reason to close the connection with.
  * kTLS RX fails a recv with EIO when the next record is not data. */

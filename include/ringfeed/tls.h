@@ -96,9 +96,10 @@ const char *rf_tls_error(const rf_tls *t);
 int rf_tls_kernel_offload_available(const char **why);
 
 /* Where this connection's records are encrypted and decrypted: "kernel"
- * (kTLS both ways), "kernel-tx" (sending offloaded, receiving still in
- * OpenSSL), "userspace", or "none" for NULL. A connection starts in
- * userspace and moves to the kernel shortly after its handshake. */
+ * (kTLS both ways), "kernel-tx" or "kernel-rx" (one direction offloaded, the
+ * other still in OpenSSL), "userspace", or "none" for NULL. A connection
+ * starts in userspace and moves to the kernel shortly after its handshake,
+ * each direction at its own safe moment. */
 const char *rf_tls_path(const rf_tls *t);
 
 #ifdef __cplusplus

@@ -4,7 +4,7 @@
 # libraries (and loader), openssl (test certificates, the interop peer), and
 # the test certificates.
 #
-#   build-initramfs.sh VMDIR OUT.cpio.gz PROGRAM...
+#   build-initramfs.sh VMDIR OUT.cpio.gz PROGRAM...   (PROGRAM relative to the repository)
 #
 # VMDIR is what fetch.sh unpacked. Programs run in /work, in the order given.
 set -euo pipefail
@@ -15,7 +15,7 @@ repo=$(cd "$here/../.." && pwd)
 stage=$(mktemp -d "${TMPDIR:-/tmp}/ktls-initramfs.XXXXXX")
 trap 'rm -rf "$stage"' EXIT
 
-mkdir -p "$stage"/{bin,sbin,proc,sys,dev,tmp,etc,work/build/tests,work/Tests/c,usr/bin}
+mkdir -p "$stage"/{bin,sbin,proc,sys,dev,tmp,etc,work/build,work/Tests/c,usr/bin}
 cp "$vmdir/root/bin/busybox" "$stage/bin/busybox"
 for applet in $("$stage/bin/busybox" --list); do
     [ -e "$stage/bin/$applet" ] || ln -s busybox "$stage/bin/$applet"
@@ -40,9 +40,10 @@ copy_with_libs() {
     done
 }
 : > "$stage/work/tests.list"
-for p in "$@"; do
-    copy_with_libs "$p" "work/build/tests/$(basename "$p")"
-    echo "./build/tests/$(basename "$p")" >> "$stage/work/tests.list"
+for p in "$@"; do # paths relative to the repository, kept as they are under /work
+    mkdir -p "$stage/work/$(dirname "$p")"
+    copy_with_libs "$p" "work/$p"
+    echo "./$p" >> "$stage/work/tests.list"
 done
 copy_with_libs "$(command -v openssl)" usr/bin/openssl
 # OpenSSL's providers and config are looked up at run time.
