@@ -27,20 +27,26 @@ public final class TLSContext: @unchecked Sendable {
     deinit { rf_tls_ctx_destroy(ctx) }
 
     /// A client context; `caFile` replaces the system trust store with a PEM bundle.
-    public static func client(caFile: String? = nil, alpn: String = "http/1.1") throws(RingFeedError) -> TLSContext {
+    /// `kernelOffload`: hand records to the kernel (kTLS) after the handshake
+    /// where it offers that; `false` keeps them in userspace.
+    public static func client(caFile: String? = nil, alpn: String = "http/1.1",
+                              kernelOffload: Bool = true) throws(RingFeedError) -> TLSContext {
         try withOptionalCString(caFile) { (ca) throws(RingFeedError) -> TLSContext in
             try withOptionalCString(alpn) { (alpnPtr) throws(RingFeedError) -> TLSContext in
                 var cfg = rf_tls_ctx_config()
                 cfg.server = 0
                 cfg.ca_file = ca
                 cfg.alpn = alpnPtr
+                cfg.no_kernel_offload = kernelOffload ? 0 : 1
                 return try TLSContext(cfg)
             }
         }
     }
 
     /// A server context from a PEM certificate chain and private key.
-    public static func server(certificateFile: String, keyFile: String, alpn: String = "http/1.1") throws(RingFeedError) -> TLSContext {
+    /// `kernelOffload` as for `client`.
+    public static func server(certificateFile: String, keyFile: String, alpn: String = "http/1.1",
+                              kernelOffload: Bool = true) throws(RingFeedError) -> TLSContext {
         try withOptionalCString(certificateFile) { (cert) throws(RingFeedError) -> TLSContext in
             try withOptionalCString(keyFile) { (key) throws(RingFeedError) -> TLSContext in
                 try withOptionalCString(alpn) { (alpnPtr) throws(RingFeedError) -> TLSContext in
@@ -49,6 +55,7 @@ public final class TLSContext: @unchecked Sendable {
                     cfg.cert_file = cert
                     cfg.key_file = key
                     cfg.alpn = alpnPtr
+                    cfg.no_kernel_offload = kernelOffload ? 0 : 1
                     return try TLSContext(cfg)
                 }
             }

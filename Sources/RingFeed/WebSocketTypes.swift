@@ -95,6 +95,9 @@ public struct TLSInfo: Sendable, Equatable {
     public var cipher: String
     public var alpn: String
     public var resumed: Bool
-    /// "kernel" (kTLS) or "userspace" (OpenSSL over memory buffers).
+    /// "kernel" (kTLS both ways), "kernel-tx" (sending offloaded, receiving
+    /// in OpenSSL) or "userspace" (OpenSSL over memory buffers). A connection
+    /// starts in userspace and moves to the kernel shortly after its
+    /// handshake where the kernel offers kTLS.
     public var path: String
 }
