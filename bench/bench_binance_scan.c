@@ -1,15 +1,21 @@
 /* rf_bn_scan: ns per message over every message of the recorded Binance
  * streams (../shared/data/binance, run from the repository root), by event
- * type and for the whole mix, plus two hand-written messages the recordings
- * lack (a spot trade, a 20-level partial depth). Messages are packed into one
- * buffer, as they would sit in a receive ring, and scanned in order. */
+ * type and for the whole mix, with GB/s; hand-written messages the
+ * recordings lack (a spot trade, a 20-level partial depth, a miniTicker, a
+ * ticker, a 1000-element !miniTicker@arr walked with rf_bn_array_next); and
+ * the cost of one depth level: depthUpdates of 0 to 40 levels, the slope of
+ * ns/msg over the level count (least squares). Messages are packed into one
+ * buffer, as they would sit in a receive ring, and scanned in order. The
+ * general path alone (no fixed-layout fast path) runs on the same messages
+ * for comparison. */
 #include <string.h>
 
 #include "bench.h"
+#include "binance_internal.h" /* rf__bn_scan_general, rf__bn_fast */
 #include "ringfeed/binance.h"
 #include "ringfeed/error.h"
 
-#define RUNS 15
+#define RUNS 15 /* timed runs per figure */
 #define MSGS_PER_RUN 400000
 #define MAX_MSGS 4096
 
@@ -18,10 +24,13 @@ typedef struct msg {
     int type;
 } msg;
 
+typedef int (*scan_fn)(const uint8_t *, size_t, rf_bn_level *, size_t, rf_bn_event *);
+
 typedef struct job {
     const uint8_t *buf;
     const msg *m;
     size_t n, iters;
+    scan_fn scan;
 } job;
 
 static rf_bn_level levels[256];
@@ -29,12 +38,16 @@ static rf_bn_level levels[256];
 static void run(void *ctx)
 {
     job *j = ctx;
-    rf_bn_event ev;
+    rf_bn_event ev, el;
     for (size_t it = 0; it < j->iters; it++) {
         for (size_t i = 0; i < j->n; i++) {
-            if (rf_bn_scan(j->buf + j->m[i].off, j->m[i].len, levels, 256, &ev) != 0) {
+            if (j->scan(j->buf + j->m[i].off, j->m[i].len, levels, 256, &ev) != 0) {
                 fprintf(stderr, "scan failed\n");
                 exit(1);
+            }
+            if (ev.type == RF_BN_ARRAY) { /* the elements are part of the work */
+                size_t pos = 0;
+                while (rf_bn_array_next(&ev, &pos, levels, 256, &el) == 1) rf_bench_clobber(&el);
             }
             rf_bench_clobber(&ev);
         }
@@ -42,7 +55,7 @@ static void run(void *ctx)
 }
 
 static uint8_t *buf;
-static size_t used, cap = 4u << 20;
+static size_t used, cap = 8u << 20;
 static msg all[MAX_MSGS];
 static size_t nall;
 
@@ -81,17 +94,59 @@ static void load(const char *path)
     fclose(f);
 }
 
-static void bench(const char *name, int type)
+/* The median and the fastest of `runs` timed runs after one warm-up, in
+ * ns: on a shared machine the median is the honest figure and the fastest
+ * run shows what the code does when it has the core to itself. */
+static void timed(int runs, void (*fn)(void *), void *ctx, double *median, double *best)
+{
+    double t[RF_BENCH_MAX_RUNS];
+    fn(ctx);
+    for (int i = 0; i < runs; i++) {
+        uint64_t t0 = rf_bench_now_ns();
+        fn(ctx);
+        t[i] = (double)(rf_bench_now_ns() - t0);
+    }
+    qsort(t, (size_t)runs, sizeof t[0], rf_bench_cmp_double);
+    *median = runs % 2 ? t[runs / 2] : (t[runs / 2 - 1] + t[runs / 2]) / 2;
+    *best = t[0];
+}
+
+static double last_best; /* the fastest run of the last bench_from(), ns per message */
+
+/* ns per message of the selected messages (first..nall), both paths. */
+static double bench_from(const char *name, int type, size_t first)
 {
     static msg sel[MAX_MSGS];
     size_t n = 0, bytes = 0;
-    for (size_t i = 0; i < nall; i++)
+    for (size_t i = first; i < nall; i++)
         if (type < 0 || all[i].type == type) sel[n++] = all[i], bytes += all[i].len;
-    if (!n) return;
-    job j = {buf, sel, n, MSGS_PER_RUN / n + 1};
-    double ns = rf_bench_median_ns(RUNS, run, &j) / (double)(n * j.iters);
-    printf("%-30s %6zu %8.0f %10.1f %10.2f\n", name, n, (double)bytes / (double)n, ns,
-           (double)bytes / (double)n / ns);
+    if (!n) return 0;
+    job j = {buf, sel, n, MSGS_PER_RUN / n + 1, rf_bn_scan};
+    if (bytes / n > 4096) j.iters = 2000000 / (bytes / n) + 1; /* big arrays: fewer passes */
+    double ns, best, gen, gen_best;
+    timed(RUNS, run, &j, &ns, &best);
+    j.scan = rf__bn_scan_general;
+    timed(RUNS, run, &j, &gen, &gen_best);
+    double calls = (double)(n * j.iters), b = (double)bytes / (double)n;
+    ns /= calls, best /= calls, gen /= calls, gen_best /= calls;
+    printf("%-30s %6zu %7.0f %9.1f %6.2f %9.1f %6.2f %9.1f %9.1f\n", name, n, b, ns, b / ns, best,
+           b / best, gen, gen_best);
+    last_best = best;
+    return ns;
+}
+
+static double bench(const char *name, int type) { return bench_from(name, type, 0); }
+
+/* A spot depthUpdate with k bids (and no asks), prices and quantities with
+ * eight decimals, as the recorded spot messages. */
+static size_t depth_msg(char *m, int k)
+{
+    int o = sprintf(m, "{\"stream\":\"nknusdt@depth@100ms\",\"data\":{\"e\":\"depthUpdate\",\"E\":1633998512068,"
+                       "\"s\":\"NKNUSDT\",\"U\":499869750,\"u\":499869752,\"b\":[");
+    for (int i = 0; i < k; i++)
+        o += sprintf(m + o, "%s[\"0.%08d\",\"%d.00000000\"]", i ? "," : "", 35130000 - 1700 * i, 6195 + 37 * i);
+    o += sprintf(m + o, "],\"a\":[]}}");
+    return (size_t)o;
 }
 
 int main(void)
@@ -113,19 +168,86 @@ int main(void)
     }
     add(trade, sizeof trade - 1);
     add(partial, (size_t)o);
+    static const char mini[] =
+        "{\"e\":\"24hrMiniTicker\",\"E\":1672515782136,\"s\":\"BNBBTC\",\"c\":\"0.00250000\","
+        "\"o\":\"0.00100000\",\"h\":\"0.00250000\",\"l\":\"0.00100000\",\"v\":\"10000.00000000\",\"q\":\"18.00000000\"}";
+    static const char ticker[] =
+        "{\"e\":\"24hrTicker\",\"E\":1672515782136,\"s\":\"BNBBTC\",\"p\":\"0.00150000\",\"P\":\"250.000\","
+        "\"w\":\"0.00180000\",\"x\":\"0.00090000\",\"c\":\"0.00250000\",\"Q\":\"10.00000000\",\"b\":\"0.00240000\","
+        "\"B\":\"10.00000000\",\"a\":\"0.00260000\",\"A\":\"100.00000000\",\"o\":\"0.00100000\",\"h\":\"0.00250000\","
+        "\"l\":\"0.00100000\",\"v\":\"10000.00000000\",\"q\":\"18.00000000\",\"O\":0,\"C\":86400000,\"F\":0,"
+        "\"L\":18150,\"n\":18151}";
+    add(mini, sizeof mini - 1);
+    add(ticker, sizeof ticker - 1);
+    size_t arr_at = nall;
+    {
+        /* !miniTicker@arr: 1000 elements, about 130 KB. */
+        size_t acap = 1000 * 200, ao = 0;
+        char *a = malloc(acap);
+        ao += (size_t)sprintf(a, "{\"stream\":\"!miniTicker@arr\",\"data\":[");
+        for (int i = 0; i < 1000; i++)
+            ao += (size_t)sprintf(a + ao, "%s{\"e\":\"24hrMiniTicker\",\"E\":1672515782136,\"s\":\"S%dUSDT\","
+                                          "\"c\":\"%d.%08d\",\"o\":\"0.00100000\",\"h\":\"0.00250000\",\"l\":\"0.00100000\","
+                                          "\"v\":\"10000.00000000\",\"q\":\"18.00000000\"}",
+                                  i ? "," : "", i, i, i * 7919);
+        ao += (size_t)sprintf(a + ao, "]}");
+        add(a, ao);
+        free(a);
+    }
+    size_t depth_at = nall;
+    static const int depth_levels[] = {0, 5, 10, 20, 40};
+    for (size_t i = 0; i < sizeof depth_levels / sizeof depth_levels[0]; i++) {
+        static char m[4096];
+        add(m, depth_msg(m, depth_levels[i]));
+    }
 
+    size_t fast = 0, total = 0, recorded_bytes = 0;
+    for (size_t i = 0; i < recorded; i++) {
+        rf_bn_event ev;
+        memset(&ev, 0, sizeof ev);
+        const uint8_t *m = buf + all[i].off;
+        fast += rf__bn_fast(m, m, m + all[i].len, levels, 256, &ev) == m + all[i].len;
+        total++;
+        recorded_bytes += all[i].len;
+    }
     rf_bench_header("rf_bn_scan, ns per message", "median of 15 runs, messages packed in order");
-    printf("%-30s %6s %8s %10s %10s\n", "messages", "count", "bytes", "ns/msg", "GB/s");
+    printf("fast path takes %zu of %zu recorded messages (%zu bytes)\n", fast, total, recorded_bytes);
+    printf("%-30s %6s %7s %9s %6s %9s %6s %9s %9s\n", "messages", "count", "bytes", "ns/msg", "GB/s",
+           "best", "GB/s", "general", "best");
     size_t keep = nall;
     nall = recorded;
-    bench("recorded mix", -1);
+    bench("recorded mix (both ws files)", -1);
     bench("recorded depthUpdate", RF_BN_DEPTH_UPDATE);
     bench("recorded bookTicker", RF_BN_BOOK_TICKER);
     bench("recorded aggTrade", RF_BN_AGG_TRADE);
     bench("recorded kline", RF_BN_KLINE);
+    nall = arr_at;
+    bench_from("spot trade (hand)", RF_BN_TRADE, recorded);
+    bench_from("partial depth 20 lv (hand)", RF_BN_PARTIAL_DEPTH, recorded);
+    bench_from("miniTicker (hand)", RF_BN_MINI_TICKER, recorded);
+    bench_from("ticker (hand)", RF_BN_TICKER, recorded);
+    nall = depth_at;
+    double arr = bench_from("!miniTicker@arr, 1000 (hand)", RF_BN_ARRAY, arr_at);
+    printf("  = %.1f ns per array element, scan and walk\n", arr / 1000);
+
+    /* ns per level: least squares over the depthUpdates of 0-40 levels
+     * (medians; the "best" slope uses the fastest runs). */
+    printf("\ndepthUpdate by level count (spot form, 8-decimal strings):\n");
+    double sx = 0, sy = 0, sxx = 0, sxy = 0, sb = 0, sxb = 0;
+    size_t nd = sizeof depth_levels / sizeof depth_levels[0];
+    for (size_t i = 0; i < nd; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "depthUpdate, %d levels", depth_levels[i]);
+        nall = depth_at + i + 1;
+        double ns = bench_from(name, RF_BN_DEPTH_UPDATE, depth_at + i);
+        double x = depth_levels[i];
+        sx += x, sy += ns, sxx += x * x, sxy += x * ns, sb += last_best, sxb += x * last_best;
+    }
+    double slope = (nd * sxy - sx * sy) / (nd * sxx - sx * sx);
+    double best_slope = (nd * sxb - sx * sb) / (nd * sxx - sx * sx);
+    printf("  = %.2f ns per level (slope of medians), %.1f ns fixed per message; %.2f ns per level "
+           "from the fastest runs\n", slope, (sy - slope * sx) / nd, best_slope);
     nall = keep;
-    bench("spot trade (hand)", RF_BN_TRADE);
-    bench("partial depth 20 lv (hand)", RF_BN_PARTIAL_DEPTH);
     free(buf);
     return 0;
 }

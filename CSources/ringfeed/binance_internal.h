@@ -39,7 +39,7 @@ typedef struct rf__bn_value {
 } rf__bn_value;
 
 typedef struct rf__bn_scan {
-    const uint8_t *end;
+    const uint8_t *base, *end; /* the message */
     rf_bn_level *levels;
     size_t cap, used;
     uint64_t seen;  /* bit per S_* */
@@ -53,6 +53,18 @@ typedef struct rf__bn_scan {
     rf__bn_value k[K_COUNT];
     rf__bn_value r[R_COUNT];
 } rf__bn_scan;
+
+/* The fast path (binance_fast.c): reads the object at p when it has the
+ * exact layout Binance sends, into *out (already initialised), and returns
+ * the position past it; NULL means "take the general path". base is the
+ * start of the message (bytes before p may be read, never before base). */
+const uint8_t *rf__bn_fast(const uint8_t *base, const uint8_t *p, const uint8_t *end,
+                          rf_bn_level *levels, size_t level_cap, rf_bn_event *out);
+
+/* The general path alone: rf_bn_scan without the fast path, for tests that
+ * prove the two agree. */
+int rf__bn_scan_general(const uint8_t *msg, size_t len, rf_bn_level *levels, size_t level_cap,
+                        rf_bn_event *out);
 
 /* Interprets the slots of a validated message (binance_event.c). */
 int rf__bn_interpret(rf__bn_scan *sc, rf_bn_event *out);

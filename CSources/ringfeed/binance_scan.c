@@ -1,13 +1,17 @@
 /* Binance market-stream messages to rf_bn_event in one pass, no DOM.
  *
- * The pass records a small slot per known key (raw string view, integer
- * value or JSON kind) and only interprets the slots once the whole message
- * has been validated. Nothing is scanned twice: integers are converted while
- * they are validated, decimal strings are parsed from their recorded views,
- * and depth levels go straight into the caller's array. Interpreting at the
- * end is what lets "e" come anywhere (or nowhere, for spot bookTicker and
- * partial depth) at no cost to the common order, and it gives errors a fixed
- * precedence: malformed JSON anywhere wins over every field error.
+ * rf_bn_scan first tries the fixed-layout fast path (binance_fast.c), which
+ * takes every message in Binance's own key order; anything else comes here,
+ * to the general path, which is the definition of every result and error.
+ *
+ * The general pass records a small slot per known key (raw string view,
+ * integer value or JSON kind) and only interprets the slots (binance_event.c)
+ * once the whole message has been validated. Nothing is scanned twice:
+ * integers are converted while they are validated, decimal strings are
+ * parsed from their recorded views, and depth levels go straight into the
+ * caller's array. Interpreting at the end is what lets "e" come anywhere
+ * (or nowhere, for spot bookTicker and partial depth), and it gives errors a
+ * fixed precedence: malformed JSON anywhere wins over every field error.
  *
  * Duplicate keys: the first occurrence wins; later ones are validated and
  * skipped. Keys are matched after decoding escapes, but string values are
@@ -17,6 +21,7 @@
 
 #include <string.h>
 
+#include "binance_numbers.h"
 #include "json_scan.h"
 #include "ringfeed/error.h"
 
@@ -24,102 +29,6 @@ typedef rf__bn_value value;
 typedef rf__bn_scan scan;
 
 #define TRY(x) do { int rc_ = (x); if (rc_) return rc_; } while (0)
-
-static inline int dig(uint8_t c) { return (unsigned)(c - '0') < 10u; }
-
-static const uint64_t pow10_u[9] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000,
-                                     100000000};
-
-/* Eight ASCII digits at p: folds them into *acc and returns 1, else 0. */
-static inline __attribute__((always_inline)) int eight(const uint8_t *p, uint64_t *acc)
-{
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    uint64_t w;
-    memcpy(&w, p, 8);
-    if (((w & 0xF0F0F0F0F0F0F0F0ull) |
-         (((w + 0x0606060606060606ull) & 0xF0F0F0F0F0F0F0F0ull) >> 4)) !=
-        0x3333333333333333ull)
-        return 0;
-    w -= 0x3030303030303030ull;
-    w = w * 10 + (w >> 8);
-    *acc = *acc * 100000000u +
-           (((w & 0x000000FF000000FFull) * (100 + (1000000ull << 32)) +
-             ((w >> 16) & 0x000000FF000000FFull) * (1 + (10000ull << 32))) >> 32);
-    return 1;
-#else
-    (void)p, (void)acc;
-    return 0;
-#endif
-}
-
-/* The common decimal string, p just past its opening quote:
- * -?digits(.digits)? then the closing quote, at most 18 digits in all (so no
- * overflow is possible). Such a string needs no escape or control checks and
- * parses exactly as rf_decimal_parse would. Returns the position past the
- * closing quote, or NULL for anything else (the caller takes the general
- * path, which decides validity and errors). */
-static inline __attribute__((always_inline)) const uint8_t *dec_fast(const uint8_t *p, const uint8_t *end, rf_decimal *out)
-{
-    int neg = 0;
-    if (p < end && *p == '-') neg = 1, p++;
-    const uint8_t *s = p;
-    uint64_t acc = 0;
-    while (p < end && dig(*p)) acc = acc * 10 + (unsigned)(*p++ - '0');
-    size_t n = (size_t)(p - s), scale = 0;
-    if (!n) return NULL;
-    if (p < end && *p == '.') {
-        const uint8_t *f = ++p;
-        while (p < end && dig(*p)) acc = acc * 10 + (unsigned)(*p++ - '0');
-        scale = (size_t)(p - f);
-        if (!scale) return NULL;
-    }
-    if (p >= end || *p != '"' || n + scale > 18) return NULL;
-    out->mantissa = neg ? -(int64_t)acc : (int64_t)acc;
-    out->scale = (uint8_t)scale;
-    return p + 1;
-}
-
-/* A decimal from a validated raw string view (its closing quote follows). */
-static inline int dec_view(const uint8_t *s, size_t n, rf_decimal *out)
-{
-    if (dec_fast(s, s + n + 1, out) == s + n + 1) return 0;
-    return rf_decimal_parse((const char *)s, n, out);
-}
-
-/* A plain integer, p at '-' or a digit: up to 18 digits not followed by
- * '.', 'e', 'E' or another digit, and no leading zero. Else NULL. */
-static inline __attribute__((always_inline)) const uint8_t *int_fast(const uint8_t *p, const uint8_t *end, int64_t *out)
-{
-    int neg = *p == '-';
-    p += neg;
-    if (p >= end || !dig(*p) || *p == '0') return NULL;
-    const uint8_t *s = p;
-    uint64_t v = 0;
-    /* Ids and times have 9 to 13 digits: eight at once first, then the
-     * rest of the run (found from a digit mask) in one more step. */
-    if (end - p >= 16 && eight(p, &v)) {
-        p += 8;
-        uint64_t w;
-        memcpy(&w, p, 8);
-        uint64_t m = ((w & 0xF0F0F0F0F0F0F0F0ull) |
-                      (((w + 0x0606060606060606ull) & 0xF0F0F0F0F0F0F0F0ull) >> 4)) ^
-                     0x3333333333333333ull;
-        unsigned n = m ? (unsigned)__builtin_ctzll(m) >> 3 : 8;
-        if (n) {
-            uint64_t x = (w & 0x0F0F0F0F0F0F0F0Full) << (64 - 8 * n);
-            x = x * 10 + (x >> 8);
-            x = ((x & 0x000000FF000000FFull) * (100 + (1000000ull << 32)) +
-                 ((x >> 16) & 0x000000FF000000FFull) * (1 + (10000ull << 32))) >> 32;
-            v = v * pow10_u[n] + x;
-            p += n;
-        }
-    }
-    while (p < end && dig(*p)) v = v * 10 + (unsigned)(*p++ - '0');
-    if (p - s > 18) return NULL;
-    if (p < end && (*p == '.' || (*p | 0x20) == 'e')) return NULL;
-    *out = neg ? -(int64_t)v : (int64_t)v;
-    return p;
-}
 
 /* Single-letter keys, stored +1 so that 0 means "not ours". */
 static const int8_t event_letter[128] = {
@@ -320,8 +229,12 @@ static const uint8_t *scan_array(scan *sc, const uint8_t *p, int depth)
     if (p < end && *p == ']') {
         p++;
     } else {
+        rf_bn_event scratch;
         for (;;) {
-            p = rf__json_skip(p, end, depth);
+            /* An element in Binance's own layout is validated by the fast
+             * path at a fraction of what skipping it as any JSON costs. */
+            const uint8_t *q = rf__bn_fast(sc->base, p, end, NULL, 0, &scratch);
+            p = q ? q : rf__json_skip(p, end, depth);
             if (!p) return NULL;
             count++;
             p = rf__json_ws(p, end);
@@ -436,8 +349,10 @@ static const uint8_t *scan_object(scan *sc, const uint8_t *p, int depth, int kin
     }
 }
 
-static void scan_init(scan *sc, const uint8_t *end, rf_bn_level *levels, size_t level_cap)
+static void scan_init(scan *sc, const uint8_t *base, const uint8_t *end, rf_bn_level *levels,
+                      size_t level_cap)
 {
+    sc->base = base;
     sc->end = end;
     sc->levels = levels;
     sc->cap = level_cap;
@@ -455,14 +370,14 @@ static void event_init(rf_bn_event *out)
     out->event_time = RF_BN_ABSENT;
 }
 
-int rf_bn_scan(const uint8_t *msg, size_t len, rf_bn_level *levels, size_t level_cap,
-               rf_bn_event *out)
+int rf__bn_scan_general(const uint8_t *msg, size_t len, rf_bn_level *levels, size_t level_cap,
+                        rf_bn_event *out)
 {
     event_init(out);
     if (!msg || (!levels && level_cap)) return msg || len ? RF_EINVAL : RF_EJSON;
 
     scan sc;
-    scan_init(&sc, msg + len, levels, level_cap);
+    scan_init(&sc, msg, msg + len, levels, level_cap);
     const uint8_t *p = rf__json_ws(msg, sc.end);
     if (p >= sc.end) return RF_EJSON;
     if (*p == '{') p = scan_object(&sc, p + 1, 1, OBJ_TOP);
@@ -470,6 +385,16 @@ int rf_bn_scan(const uint8_t *msg, size_t len, rf_bn_level *levels, size_t level
     else return RF_EJSON;
     if (!p || rf__json_ws(p, sc.end) != sc.end) return RF_EJSON;
     return rf__bn_interpret(&sc, out);
+}
+
+int rf_bn_scan(const uint8_t *msg, size_t len, rf_bn_level *levels, size_t level_cap,
+               rf_bn_event *out)
+{
+    if (msg && (levels || !level_cap)) {
+        event_init(out);
+        if (rf__bn_fast(msg, msg, msg + len, levels, level_cap, out) == msg + len) return 0;
+    }
+    return rf__bn_scan_general(msg, len, levels, level_cap, out);
 }
 
 int rf_bn_array_next(const rf_bn_event *array, size_t *pos, rf_bn_level *levels, size_t level_cap,
@@ -491,10 +416,21 @@ int rf_bn_array_next(const rf_bn_event *array, size_t *pos, rf_bn_level *levels,
     }
     if (p >= end) return RF_EINVAL;
 
+    /* The usual element first (its stream is the array's). */
+    const uint8_t *q = rf__bn_fast(items, p, end, levels, level_cap, out);
+    if (q && !out->stream.ptr) {
+        const uint8_t *after = rf__json_ws(q, end);
+        if (after < end && (*after == ',' || *after == ']')) {
+            *pos = (size_t)(after - items);
+            if (!out->stream.len) out->stream = array->stream;
+            return 1;
+        }
+    }
+    event_init(out);
+
     /* The element on its own: the array's nesting does not count. */
     scan sc;
-    scan_init(&sc, end, levels, level_cap);
-    const uint8_t *q;
+    scan_init(&sc, items, end, levels, level_cap);
     int rc;
     if (*p == '{') {
         q = scan_object(&sc, p + 1, 1, OBJ_TOP);
