@@ -16,7 +16,8 @@
  *    server on an io_uring loop, many messages both ways, clean close. The
  *    path must be "kernel" where the kernel offers kTLS, and a clean
  *    "userspace" fallback where it does not (this is what runs on machines
- *    without CONFIG_TLS). RF_TEST_REQUIRE_KTLS=1 makes "kernel" mandatory
+ *    without CONFIG_TLS) or the context opts out. TLS 1.3 with AES-128-GCM
+ *    and ChaCha20-Poly1305, TLS 1.2 with AES-256-GCM. RF_TEST_REQUIRE_KTLS=1 makes "kernel" mandatory
  *    (the VM run: make ktls-vm). Every wait has a deadline. */
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -448,12 +449,13 @@ static void test_unsupported(rf_tls_ctx *cc, rf_tls_ctx *sc)
 
 /* Sized for the VM too, where kTLS runs under emulation (TCG): about 100
  * messages a second there, against thousands natively. */
-#define WS_MESSAGES 1000
+static int ws_messages;
 
 typedef struct peer {
     rf_ws_conn *conn;
     int sent, received, bad, opened, closed, close_code, close_error;
     char path[16];
+    char version[16], cipher[64];
     uint8_t buf[70000];
 } peer;
 
@@ -471,9 +473,12 @@ static void ws_send_next(peer *p)
 static void note_path(peer *p)
 {
     snprintf(p->path, sizeof p->path, "%s", rf_ws_conn_tls_path(p->conn));
+    const rf_tls *t = rf_ws_conn_tls(p->conn);
+    snprintf(p->version, sizeof p->version, "%s", t ? rf_tls_version(t) : "");
+    snprintf(p->cipher, sizeof p->cipher, "%s", t ? rf_tls_cipher(t) : "");
 }
 
-/* The client sends WS_MESSAGES messages, a window of 8 in flight; the
+/* The client sends ws_messages messages, a window of 8 in flight; the
  * server echoes each; the client checks every byte, then closes. */
 static void cl_open(rf_ws_conn *c, void *ctx)
 {
@@ -493,9 +498,9 @@ static void cl_message(rf_ws_conn *c, void *ctx, unsigned op, const uint8_t *d, 
     if (op != RF_WS_OP_BINARY || n != w || memcmp(d, want, n) != 0)
         p->bad++;
     p->received++;
-    if (p->sent < WS_MESSAGES)
+    if (p->sent < ws_messages)
         ws_send_next(p);
-    else if (p->received == WS_MESSAGES) {
+    else if (p->received == ws_messages) {
         note_path(p);
         rf_ws_conn_close(c, RF_WS_CLOSE_NORMAL, "done", 4);
     }
@@ -522,15 +527,16 @@ static void sv_message(rf_ws_conn *c, void *ctx, unsigned op, const uint8_t *d, 
     p->received++;
     if (rf_ws_conn_send(c, op, d, n) != 0)
         p->bad++;
-    if (p->received == WS_MESSAGES)
+    if (p->received == ws_messages)
         note_path(p);
 }
 
-static void test_wss_loopback(rf_tls_ctx *cc, rf_tls_ctx *sc, int require_kernel)
+static void test_wss_loopback(rf_tls_ctx *cc, rf_tls_ctx *sc, int messages, int offload, int require_kernel)
 {
     const char *why = "";
     int available = rf_tls_kernel_offload_available(&why);
-    const char *expect = available ? "kernel" : "userspace";
+    const char *expect = available && offload ? "kernel" : "userspace";
+    ws_messages = messages;
     rf_loop *loop = NULL;
     CHECK_EQ(rf_loop_create(&loop, NULL), 0);
     if (loop == NULL)
@@ -561,8 +567,8 @@ static void test_wss_loopback(rf_tls_ctx *cc, rf_tls_ctx *sc, int require_kernel
     CHECK(cl.opened && sv.opened);
     CHECK_EQ(cl.bad, 0);
     CHECK_EQ(sv.bad, 0);
-    CHECK_EQ(cl.received, WS_MESSAGES);
-    CHECK_EQ(sv.received, WS_MESSAGES);
+    CHECK_EQ(cl.received, ws_messages);
+    CHECK_EQ(sv.received, ws_messages);
     CHECK(cl.closed && sv.closed);
     CHECK_EQ(cl.close_code, RF_WS_CLOSE_NORMAL);
     CHECK_EQ(sv.close_code, RF_WS_CLOSE_NORMAL);
@@ -570,10 +576,10 @@ static void test_wss_loopback(rf_tls_ctx *cc, rf_tls_ctx *sc, int require_kernel
     CHECK_EQ(sv.close_error, 0);
     CHECK(strcmp(cl.path, expect) == 0);
     CHECK(strcmp(sv.path, expect) == 0);
-    if (require_kernel)
+    if (require_kernel && offload)
         CHECK(available && strcmp(cl.path, "kernel") == 0 && strcmp(sv.path, "kernel") == 0);
-    printf("  wss loopback: %d messages each way, client path %s, server path %s (kernel TLS: %s)\n",
-           cl.received, cl.path, sv.path, why);
+    printf("  wss loopback %s %s: %d messages each way, client path %s, server path %s (kernel TLS: %s)\n",
+           cl.version, cl.cipher, cl.received, cl.path, sv.path, why);
     rf_loop_destroy(loop);
 }
 
@@ -604,15 +610,40 @@ int main(void)
     test_key_update(cc, sc);
     test_unsupported(cc, sc);
 
-    /* Contexts as an application makes them: offload where available. */
-    rf_tls_ctx *wcc = NULL, *wsc = NULL;
-    CHECK_EQ(rf_tls_ctx_create(&wcc, &ccfg), 0);
-    CHECK_EQ(rf_tls_ctx_create(&wsc, &scfg), 0);
+    /* Contexts as an application makes them: offload where available
+     * (the last one opts out). The cipher and version are narrowed on the
+     * contexts' SSL_CTX only to cover what the kernel is handed. */
+    static const struct {
+        int max_version;
+        const char *ciphers;
+        int messages, offload;
+    } runs[] = {
+        {0, NULL, 1000, 1}, /* TLS 1.3, AES-128-GCM (the contexts' first choice) */
+        {0, "TLS_CHACHA20_POLY1305_SHA256", 200, 1},
+        {TLS1_2_VERSION, "ECDHE-ECDSA-AES256-GCM-SHA384", 200, 1},
+        {0, NULL, 200, 0},
+    };
     const char *req = getenv("RF_TEST_REQUIRE_KTLS");
-    if (wcc != NULL && wsc != NULL)
-        test_wss_loopback(wcc, wsc, req != NULL && strcmp(req, "1") == 0);
-    rf_tls_ctx_destroy(wcc);
-    rf_tls_ctx_destroy(wsc);
+    for (size_t i = 0; i < sizeof runs / sizeof *runs; i++) {
+        rf_tls_ctx *wcc = NULL, *wsc = NULL;
+        rf_tls_ctx_config wc = ccfg, ws = scfg;
+        wc.no_kernel_offload = ws.no_kernel_offload = !runs[i].offload;
+        CHECK_EQ(rf_tls_ctx_create(&wcc, &wc), 0);
+        CHECK_EQ(rf_tls_ctx_create(&wsc, &ws), 0);
+        if (wcc != NULL && wsc != NULL && runs[i].ciphers != NULL) {
+            if (runs[i].max_version) {
+                CHECK_EQ(SSL_CTX_set_max_proto_version(wcc->ssl, runs[i].max_version), 1);
+                CHECK_EQ(SSL_CTX_set_cipher_list(wcc->ssl, runs[i].ciphers), 1);
+            } else {
+                CHECK_EQ(SSL_CTX_set_ciphersuites(wcc->ssl, runs[i].ciphers), 1);
+                CHECK_EQ(SSL_CTX_set_ciphersuites(wsc->ssl, runs[i].ciphers), 1);
+            }
+        }
+        if (wcc != NULL && wsc != NULL)
+            test_wss_loopback(wcc, wsc, runs[i].messages, runs[i].offload, req != NULL && strcmp(req, "1") == 0);
+        rf_tls_ctx_destroy(wcc);
+        rf_tls_ctx_destroy(wsc);
+    }
 
     rf_tls_ctx_destroy(cc);
     rf_tls_ctx_destroy(sc);
