@@ -178,8 +178,12 @@ bench: $(BENCHES)
 # Kernel TLS offload, proven in a VM running Debian's stock kernel (this
 # machine's may lack CONFIG_TLS). Downloads packages, so not part of make test.
 .PHONY: ktls-vm
-ktls-vm: $(BUILD)/tests/test_ktls $(BUILD)/san/tests/test_ktls
-	./scripts/ktls-vm/run.sh $(BUILD)/tests/test_ktls $(BUILD)/san/tests/test_ktls
+ktls-vm: $(BUILD)/tests/test_ktls $(BUILD)/san/tests/test_ktls $(BUILD)/ktls-vm/https_get
+	./scripts/ktls-vm/run.sh $(BUILD)/tests/test_ktls $(BUILD)/san/tests/test_ktls $(BUILD)/ktls-vm/https_get
+
+$(BUILD)/ktls-vm/https_get: scripts/ktls-vm/https_get.c $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $< $(LIB) $(LIBS) -o $@
 
 clean:
 	rm -rf $(BUILD) .build
