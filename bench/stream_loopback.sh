@@ -28,7 +28,7 @@ median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 echo "ringfeed stream, $COUNT events per run, median of $RUNS runs; streams: $STREAMS"
 printf "%-7s %12s %14s %12s\n" format "msg/s" "CPU ns/msg" "max RSS MB"
-for fmt in jsonl csv table; do
+for fmt in jsonl csv table raw; do
     : > "$TMP/rates"; : > "$TMP/cpu"; : > "$TMP/rss"
     for _ in $(seq "$RUNS"); do
         /usr/bin/time -f "%U %S %M" -o "$TMP/time" "$RINGFEED" stream --url "$URL" --format $fmt \
