@@ -1,3 +1,5 @@
+import RingFeed
+
 /// A small, strict JSON parser (RFC 8259) for the control messages clients
 /// send (SUBSCRIBE, SET_PROPERTY ...). Not on the hot path: it builds a tree.
 ///
@@ -232,27 +234,8 @@ struct JSONParser {
     }
 }
 
-/// JSON output helpers for the server's own answers.
+/// JSON output for the server's own answers: the library's string quoting.
 enum JSONOut {
     /// A JSON string literal.
-    static func string(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 {
-                    let hex = String(u.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(u)
-                }
-            }
-        }
-        return out + "\""
-    }
+    static func string(_ s: String) -> String { JSONText.quoted(s) }
 }

@@ -116,16 +116,7 @@ struct Demo: AsyncParsableCommand {
                   + streams.joined(separator: " "), to: &stderr)
         }
         let stops = StopSignal()
-        Task {
-            await waitForInterrupt()
-            stops.send(.interrupted)
-        }
-        if let duration {
-            Task {
-                try? await Task.sleep(for: .milliseconds(Int(duration * 1000)))
-                stops.send(.duration)
-            }
-        }
+        stops.onInterruptOrAfter(seconds: duration)
         Task {
             let info = await feed.closed()
             stops.send(.closed(info))

@@ -122,16 +122,7 @@ struct Stream: AsyncParsableCommand {
         }
 
         let start = ContinuousClock.now
-        Task {
-            await waitForInterrupt()
-            stops.send(.interrupted)
-        }
-        if let duration {
-            Task {
-                try? await Task.sleep(for: .milliseconds(Int(duration * 1000)))
-                stops.send(.duration)
-            }
-        }
+        stops.onInterruptOrAfter(seconds: duration)
         // Output leaves in batches; a slow trickle is flushed every 100 ms.
         let flusher = Task {
             while !Task.isCancelled {
@@ -291,6 +282,20 @@ final class StopSignal: Sendable {
             return c
         }
         cont?.resume(returning: r)
+    }
+
+    /// Stops at Ctrl-C (or SIGTERM), and after `seconds` if given.
+    func onInterruptOrAfter(seconds: Double?) {
+        Task {
+            await waitForInterrupt()
+            self.send(.interrupted)
+        }
+        if let seconds {
+            Task {
+                try? await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
+                self.send(.duration)
+            }
+        }
     }
 
     func first() async -> Reason {

@@ -142,8 +142,10 @@ const char *rf_ws_conn_path(const rf_ws_conn *c);
 /* The connection's TLS state (version, cipher, resumption, last error), or
  * NULL on a plain connection. */
 const rf_tls *rf_ws_conn_tls(const rf_ws_conn *c);
-/* "kernel" when TLS records are offloaded to the kernel (kTLS), "userspace"
- * when OpenSSL handles them, "none" on a plain connection. */
+/* Where TLS records are handled (see rf_tls_path): "kernel" when both
+ * directions are offloaded to the kernel (kTLS), "kernel-tx" / "kernel-rx"
+ * when one is, "userspace" when OpenSSL handles them, "none" on a plain
+ * connection. */
 const char *rf_ws_conn_tls_path(const rf_ws_conn *c);
 /* Client: when the server refused the upgrade (RF_EHS_STATUS), its status
  * and the start of its body, e.g. "400 Bad Request: {"code":2,...}"; valid

@@ -67,6 +67,13 @@ public enum ControlError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 }
 
+/// JSON text helpers for the small, cold messages of the control protocol
+/// (the hot paths write bytes directly).
+public enum JSONText {
+    /// The JSON string literal of `s`, quotes included.
+    public static func quoted(_ s: String) -> String { jsonString(s) }
+}
+
 /// JSON string literal for a Swift string (control messages only).
 func jsonString(_ s: String) -> String {
     var out = "\""
