@@ -35,9 +35,10 @@ check() {
     python3 "$HERE/Tests/stream/check_jsonl.py" "$OUT/$name.rec" "$OUT/$name.jsonl"
 }
 
-# replay NAME FILE SNAPSHOTS: replays a recorded session ten times faster,
-# streams its streams until it is over, and checks every printed event and
-# that the messages are the recording's own.
+# replay NAME FILE SNAPSHOTS: replays a recorded session ten times faster
+# (it starts when the client subscribes), streams its streams until it is
+# over, and checks every printed event and that the messages received are
+# exactly the recording's, all of them.
 replay() {
     local name=$1 file=$2 snapshots=$3
     start_sim --replay "$file" --snapshots "$snapshots" --speed 10
@@ -46,7 +47,7 @@ replay() {
     timeout 60 "$RINGFEED" stream --url "$URL" $EXTRA --duration 4 --record "$OUT/$name.rec" $streams \
         > "$OUT/$name.jsonl" 2> "$OUT/$name.err" || { cat "$OUT/$name.err"; exit 1; }
     echo -n "$name: "
-    python3 "$HERE/Tests/stream/check_jsonl.py" "$OUT/$name.rec" "$OUT/$name.jsonl" --tail-of "$file"
+    python3 "$HERE/Tests/stream/check_jsonl.py" "$OUT/$name.rec" "$OUT/$name.jsonl" --replay-of "$file"
 }
 
 start_sim --symbols BTCUSDT,ETHUSDT --rate 400 --seed 3

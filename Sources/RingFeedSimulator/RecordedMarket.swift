@@ -40,6 +40,10 @@ public final class RecordedMarket: MarketSource {
     public let symbols: [String]
     public let venue: Venue
     public let pace: Pace
+    /// The replay waits for its first watcher: the clock starts on the first
+    /// `advance` that wants one of the session's streams, so a client that
+    /// connects after the simulator started still gets the whole session.
+    public let startsWhenWatched: Bool
     private let session: RecordedSession
     private let streams: Set<String>
     /// Messages emitted so far (the next one to emit).
@@ -48,9 +52,10 @@ public final class RecordedMarket: MarketSource {
     private var nowMicros: Int64 = 0
 
     public init(streamFile: String, snapshotFile: String? = nil, exchangeInfoFile: String? = nil,
-                pace: Pace = .recorded) throws {
+                pace: Pace = .recorded, startsWhenWatched: Bool = false) throws {
         session = try RecordedSession(streamFile: streamFile, snapshotFile: snapshotFile, exchangeInfoFile: exchangeInfoFile)
         venue = session.venue
+        self.startsWhenWatched = startsWhenWatched
         if case .speed(let factor) = pace, !(factor > 0 && factor.isFinite) {
             self.pace = .recorded // a replay that never moves is no replay
         } else {
@@ -98,7 +103,10 @@ public final class RecordedMarket: MarketSource {
     }
 
     public func advance(to nowMicros: Int64, wants: (String) -> Bool, emit: (MarketMessage) -> Void) {
-        if startMicros == nil { startMicros = nowMicros }
+        if startMicros == nil {
+            if startsWhenWatched && !streams.contains(where: wants) { return }
+            startMicros = nowMicros
+        }
         self.nowMicros = max(self.nowMicros, nowMicros)
         let messages = session.messages
         let due = pace == .asFastAsPossible ? Int64.max : (replayMicros ?? Int64.min)

@@ -58,7 +58,7 @@ struct Simulate: AsyncParsableCommand {
     @Flag(help: "Serve USD-M futures shapes and paths instead of spot.")
     var futures = false
 
-    @Option(help: "Replay this recorded session (e.g. ../shared/data/binance/BINANCE.ws.1.0) instead of a synthetic market; its venue and symbols apply.")
+    @Option(help: "Replay this recorded session (e.g. ../shared/data/binance/BINANCE.ws.1.0) instead of a synthetic market; its venue and symbols apply. The replay starts when a client first subscribes to one of its streams.")
     var replay: String?
 
     @Option(help: "The recorded REST snapshots that go with --replay (e.g. BINANCE.http.0.0).")
@@ -159,7 +159,8 @@ struct Simulate: AsyncParsableCommand {
         if let replay {
             do {
                 // Recorded pace; --speed and --blast scale the simulator's clock instead.
-                market = try RecordedMarket(streamFile: replay, snapshotFile: snapshots)
+                // The replay starts when a client first watches one of its streams.
+                market = try RecordedMarket(streamFile: replay, snapshotFile: snapshots, startsWhenWatched: true)
             } catch {
                 throw fail("--replay: \(error)")
             }

@@ -78,6 +78,28 @@ struct RecordedMarketTests {
         #expect(n == lines.filter { $0.0 - lines[0].0 <= 4_000_000 }.count)
     }
 
+    @Test("startsWhenWatched: the clock waits for the first advance that wants a session stream")
+    func startsWhenWatched() throws {
+        let lines = try Self.recordedLines("BINANCE.ws.1.0")
+        let market = try RecordedMarket(streamFile: Self.file("BINANCE.ws.1.0"), pace: .recorded, startsWhenWatched: true)
+        var n = 0
+        // Ten recorded minutes pass with nobody watching: nothing starts.
+        for t in stride(from: Int64(0), through: 600_000_000, by: 1_000_000) {
+            market.advance(to: 1_000_000_000 + t, wants: { _ in false }) { _ in n += 1 }
+        }
+        #expect(n == 0 && market.position == 0)
+        // A watcher arrives: the session starts from its first message.
+        let t0: Int64 = 2_000_000_000
+        var first: [UInt8]?
+        market.advance(to: t0, wants: { _ in true }) { m in
+            n += 1
+            if first == nil { first = m.render(.millisecond) }
+        }
+        market.advance(to: t0 + 60_000_000, wants: { _ in true }) { _ in n += 1 }
+        #expect(n == lines.count)
+        #expect(first.map { String(decoding: $0, as: UTF8.self) }.map { lines[0].1.contains($0) } == true)
+    }
+
     @Test("µs times: the digits of E, T (and kline t) gain three zeros, nothing else changes", arguments: [Venue.spot, .usdmFutures])
     func microseconds(venue: Venue) throws {
         let market = try Self.market(venue)

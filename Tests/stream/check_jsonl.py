@@ -6,17 +6,16 @@ Python's json module, to the input message it came from.
 Decimal values must be the very strings the exchange wrote; times and ids
 the same integers; every documented key present and no other.
 
-Usage: check_jsonl.py INPUT OUTPUT [--tail-of ORIGINAL]
+Usage: check_jsonl.py INPUT OUTPUT [--replay-of ORIGINAL]
   INPUT   recorded session (first line the URL, then "<time>: <message>")
           or one combined-stream message per line
   OUTPUT  the jsonl printed by ringfeed stream
 The first len(OUTPUT) events of INPUT (array messages count per element)
 must match the output lines one to one, in order.
 
---tail-of ORIGINAL: INPUT was received from a replay of the recorded
-session ORIGINAL, joined after the replay had started: its messages must be
-the original's last messages, in order, equal as JSON, and cover at least
-90% of them."""
+--replay-of ORIGINAL: INPUT was received from a replay of the recorded
+session ORIGINAL: its messages must be every message of the original, in
+order, equal as JSON."""
 import json
 import sys
 
@@ -157,24 +156,21 @@ def messages(path):
     return out
 
 
-def check_tail(received, original):
+def check_replay(received, original):
     got, want = messages(received), messages(original)
-    if not got:
-        sys.exit("--tail-of: nothing was received")
-    if len(got) < 0.9 * len(want):
-        sys.exit(f"--tail-of: only {len(got)} of {len(want)} recorded messages were replayed")
-    start = len(want) - len(got)
-    for i, (g, w) in enumerate(zip(got, want[start:])):
+    for i, (g, w) in enumerate(zip(got, want)):
         if not same(g, w):
-            sys.exit(f"--tail-of: received message {i + 1} differs from recorded message {start + i + 1}")
-    return f"{len(got)} of {len(want)} recorded messages replayed exactly"
+            sys.exit(f"--replay-of: received message {i + 1} differs from the recorded one")
+    if len(got) != len(want):
+        sys.exit(f"--replay-of: {len(got)} messages received, {len(want)} recorded")
+    return f"all {len(want)} recorded messages replayed exactly"
 
 
 def main():
     args = sys.argv[1:]
     tail = None
-    if len(args) == 4 and args[2] == "--tail-of":
-        tail = check_tail(args[0], args[3])
+    if len(args) == 4 and args[2] == "--replay-of":
+        tail = check_replay(args[0], args[3])
         args = args[:2]
     if len(args) != 2:
         sys.exit(__doc__)
