@@ -55,6 +55,15 @@ EXTRA=
 check spot 4000 btcusdt@trade btcusdt@aggTrade ethusdt@depth@100ms ethusdt@depth btcusdt@depth5 \
     ethusdt@depth20@100ms btcusdt@bookTicker btcusdt@kline_1s ethusdt@kline_1m btcusdt@miniTicker \
     ethusdt@ticker btcusdt@ticker_1h ethusdt@avgPrice '!miniTicker@arr' '!ticker_4h@arr'
+# A reader that goes away (| head): a clean close and a summary, not SIGPIPE.
+set +o pipefail
+timeout 30 "$RINGFEED" stream --url "$URL" btcusdt@bookTicker btcusdt@aggTrade 2> "$OUT/pipe.err" | head -1 > /dev/null
+status=${PIPESTATUS[0]}
+set -o pipefail
+grep -q "the output was closed; closed cleanly (1000)" "$OUT/pipe.err" && [ "$status" = 0 ] \
+    || { echo "stream-check: closed output: exit $status"; cat "$OUT/pipe.err"; exit 1; }
+echo "closed output: clean close, exit 0"
+
 EXTRA=--microseconds
 check spot-us 1000 btcusdt@aggTrade ethusdt@depth@100ms btcusdt@bookTicker btcusdt@kline_1m btcusdt@ticker
 

@@ -88,11 +88,14 @@ struct Stream: AsyncParsableCommand {
         }
 
         let printer = Printer(format: format, microseconds: microseconds, limit: count)
+        // A closed pipe (`| head`) ends the run with a clean close, not SIGPIPE.
+        signal(SIGPIPE, SIG_IGN)
         let recorder = try record.map { path in
             guard let r = Recorder(path: path) else { throw fail("cannot write \(path)") }
             return r
         }
         let stops = StopSignal()
+        printer.onOutputClosed = { stops.send(.outputClosed) }
         var feeds: [MarketFeed] = []
         for (groupURL, names) in groups {
             var o = options
@@ -156,6 +159,7 @@ struct Stream: AsyncParsableCommand {
         case .count: ended = "stopped after \(count ?? 0) events"
         case .duration: ended = "stopped after \(fmt(duration ?? 0)) s"
         case .interrupted: ended = "interrupted"
+        case .outputClosed: ended = "the output was closed"
         case let .closed(info): ended = "the server ended the connection: \(info)"
         }
         if let recorder, recorder.failed { throw fail("writing \(record ?? "") failed") }
@@ -195,12 +199,24 @@ final class Printer: @unchecked Sendable {
         self.limit = limit
     }
 
+    /// Called once when stdout stops taking output (a closed pipe).
+    var onOutputClosed: (@Sendable () -> Void)?
+    private var outputClosed = false
+
+    private func write() {
+        guard !outputClosed else { return out.removeAll() }
+        if !out.flush(to: STDOUT_FILENO) {
+            outputClosed = true
+            onOutputClosed?()
+        }
+    }
+
     /// Raw format: one received message per line, as it came.
     func raw(_ bytes: UnsafeRawBufferPointer) {
         if let limit, printed >= limit { return }
         out.raw(bytes)
         out.byte(10)
-        if out.count >= 1 << 16 { out.flush(to: STDOUT_FILENO) }
+        if out.count >= 1 << 16 { write() }
     }
 
     /// Prints one event (counts it, in raw format); true once the limit has
@@ -209,16 +225,16 @@ final class Printer: @unchecked Sendable {
         if let limit, printed >= limit { return true }
         formatter?.write(view, to: &out)
         printed += 1
-        if out.count >= 1 << 16 { out.flush(to: STDOUT_FILENO) }
+        if out.count >= 1 << 16 { write() }
         if let limit, printed >= limit {
-            out.flush(to: STDOUT_FILENO)
+            write()
             return true
         }
         return false
     }
 
     func flush() {
-        if out.count > 0 { out.flush(to: STDOUT_FILENO) }
+        if out.count > 0 { write() }
     }
 }
 
@@ -267,7 +283,7 @@ final class Recorder: @unchecked Sendable {
 /// The first reason to stop wins.
 final class StopSignal: Sendable {
     enum Reason: Sendable {
-        case count, duration, interrupted
+        case count, duration, interrupted, outputClosed
         case closed(WebSocketCloseInfo)
     }
 
