@@ -112,7 +112,7 @@ struct Demo: AsyncParsableCommand {
         let interactive = isatty(STDOUT_FILENO) != 0 && !quiet
         var stderr = StandardError()
         if !interactive {
-            print("demo: simulated Binance at \(simulator.webSocketURL) (seed \(seed)), streams: "
+            print("demo: simulated Binance at \(feedOptions.url) (seed \(seed)), streams: "
                   + streams.joined(separator: " "), to: &stderr)
         }
         let stops = StopSignal()
