@@ -192,6 +192,11 @@ int rf_http_get(rf_loop *loop, const char *url, const rf_http_get_config *cfg, r
     return 0;
 }
 
+const rf_tls *rf_http_request_tls(const rf_http_request *r)
+{
+    return r != NULL && r->use_tls ? r->tls.tls : NULL;
+}
+
 void rf_http_request_cancel(rf_http_request *r)
 {
     if (r->finished || r->cancelled)

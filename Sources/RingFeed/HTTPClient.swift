@@ -5,6 +5,9 @@ public struct HTTPResponse: Sendable {
     public var status: Int
     public var headers: [(name: String, value: String)]
     public var body: [UInt8]
+    /// What TLS negotiated, and whether records went through the kernel
+    /// (kTLS) or userspace; nil for http://.
+    public var tls: TLSInfo?
 
     /// The first header with this name (case-insensitive).
     public func header(_ name: String) -> String? {
@@ -43,14 +46,21 @@ public enum HTTPClient {
                 cfg.max_body = maxBodySize
                 cfg.timeout_ns = timeout.nanoseconds
                 let ctx = Unmanaged.passRetained(box).toOpaque()
+                var request: OpaquePointer?
                 let rc = rf_http_get(loop.loop, url, &cfg, { ctx, error, resp in
                     let box = Unmanaged<ResultBox>.fromOpaque(ctx!).takeRetainedValue()
                     if error != 0 {
                         box.continuation?.resume(throwing: RingFeedError(code: error))
                     } else {
-                        box.continuation?.resume(returning: HTTPResponse(resp!))
+                        var response = HTTPResponse(resp!)
+                        if let request = box.request, let tls = rf_http_request_tls(request) {
+                            response.tls = TLSInfo(tls)
+                        }
+                        box.continuation?.resume(returning: response)
                     }
-                }, ctx, nil)
+                }, ctx, &request)
+                // done never runs inside rf_http_get: the request is known first.
+                box.request = request
                 if rc != 0 {
                     Unmanaged<ResultBox>.fromOpaque(ctx).release()
                     cont.resume(throwing: RingFeedError(code: rc))
@@ -63,6 +73,7 @@ public enum HTTPClient {
 private final class ResultBox: @unchecked Sendable {
     // @unchecked: written before the request starts, resumed once on the loop.
     var continuation: CheckedContinuation<HTTPResponse, any Error>?
+    var request: OpaquePointer?
     let context: TLSContext?
     init(context: TLSContext?) { self.context = context }
 }

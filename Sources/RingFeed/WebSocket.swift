@@ -193,12 +193,7 @@ public final class WebSocket: @unchecked Sendable {
     /// through `loop.execute`.
     public var tlsInfo: TLSInfo? {
         guard let conn, let tls = rf_ws_conn_tls(conn) else { return nil }
-        return TLSInfo(
-            version: String(cString: rf_tls_version(tls)),
-            cipher: String(cString: rf_tls_cipher(tls)),
-            alpn: String(cString: rf_tls_alpn(tls)),
-            resumed: rf_tls_resumed(tls) != 0,
-            path: String(cString: rf_ws_conn_tls_path(conn)))
+        return TLSInfo(tls)
     }
 
     /// Waits until the connection has ended, however it ends.

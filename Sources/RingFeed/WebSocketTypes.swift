@@ -101,3 +101,15 @@ public struct TLSInfo: Sendable, Equatable {
     /// handshake where the kernel offers kTLS.
     public var path: String
 }
+
+extension TLSInfo {
+    /// Reads a live TLS state (loop thread).
+    init(_ tls: OpaquePointer) {
+        self.init(
+            version: String(cString: rf_tls_version(tls)),
+            cipher: String(cString: rf_tls_cipher(tls)),
+            alpn: String(cString: rf_tls_alpn(tls)),
+            resumed: rf_tls_resumed(tls) != 0,
+            path: String(cString: rf_tls_path(tls)))
+    }
+}

@@ -29,6 +29,17 @@ struct HTTPTests {
             }
             let gz = try await HTTPClient.get(base + "/gzip", on: loop, tls: ctx)
             #expect(gz.header("content-encoding") == "gzip")
+            // What TLS negotiated, and where records went (kernel only where it offers kTLS).
+            if tls {
+                let info = try #require(gz.tls)
+                #expect(info.version.hasPrefix("TLSv1."))
+                #expect(!info.cipher.isEmpty)
+                let kernel = rf_tls_kernel_offload_available(nil) != 0
+                #expect(kernel ? info.path.hasPrefix("kernel") || info.path == "userspace" : info.path == "userspace",
+                        "\(info.path)")
+            } else {
+                #expect(gz.tls == nil)
+            }
         }
     }
 

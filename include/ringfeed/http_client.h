@@ -36,6 +36,11 @@ typedef void (*rf_http_done_fn)(void *ctx, int error, const rf_http_response *re
 int rf_http_get(rf_loop *loop, const char *url, const rf_http_get_config *cfg, rf_http_done_fn done,
                 void *ctx, rf_http_request **out);
 
+/* The TLS state of an https request (version, cipher, resumption, and
+ * rf_tls_path: kernel or userspace records), valid until done returns; NULL
+ * for http:// or before the handshake started. */
+const rf_tls *rf_http_request_tls(const rf_http_request *r);
+
 /* Gives up on a request: done runs with RF_ECLOSED (from the loop, not from
  * inside this call) unless it already ran. */
 void rf_http_request_cancel(rf_http_request *r);
