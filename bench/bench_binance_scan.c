@@ -7,11 +7,13 @@
  * ns/msg over the level count (least squares). Messages are packed into one
  * buffer, as they would sit in a receive ring, and scanned in order. The
  * general path alone (no fixed-layout fast path) runs on the same messages
- * for comparison. */
+ * for comparison, and on an AVX2 CPU the level cost is measured again with
+ * the portable decimal paths. */
 #include <string.h>
 
 #include "bench.h"
 #include "binance_internal.h" /* rf__bn_scan_general, rf__bn_fast */
+#include "decimal_avx2.h"     /* rf__decimal_use_avx2: the portable paths for comparison */
 #include "ringfeed/binance.h"
 #include "ringfeed/error.h"
 
@@ -149,6 +151,25 @@ static size_t depth_msg(char *m, int k)
     return (size_t)o;
 }
 
+/* ns per level: least squares over the depthUpdates of 0-40 levels
+ * (medians; the "best" slope uses the fastest runs). */
+static void level_slope(size_t depth_at, const int *depth_levels, size_t nd)
+{
+    double sx = 0, sy = 0, sxx = 0, sxy = 0, sb = 0, sxb = 0;
+    for (size_t i = 0; i < nd; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "depthUpdate, %d levels", depth_levels[i]);
+        nall = depth_at + i + 1;
+        double ns = bench_from(name, RF_BN_DEPTH_UPDATE, depth_at + i);
+        double x = depth_levels[i];
+        sx += x, sy += ns, sxx += x * x, sxy += x * ns, sb += last_best, sxb += x * last_best;
+    }
+    double slope = (nd * sxy - sx * sy) / (nd * sxx - sx * sx);
+    double best_slope = (nd * sxb - sx * sb) / (nd * sxx - sx * sx);
+    printf("  = %.2f ns per level (slope of medians), %.1f ns fixed per message; %.2f ns per level "
+           "from the fastest runs\n", slope, (sy - slope * sx) / nd, best_slope);
+}
+
 int main(void)
 {
     buf = rf_bench_alloc(cap);
@@ -230,23 +251,16 @@ int main(void)
     double arr = bench_from("!miniTicker@arr, 1000 (hand)", RF_BN_ARRAY, arr_at);
     printf("  = %.1f ns per array element, scan and walk\n", arr / 1000);
 
-    /* ns per level: least squares over the depthUpdates of 0-40 levels
-     * (medians; the "best" slope uses the fastest runs). */
     printf("\ndepthUpdate by level count (spot form, 8-decimal strings):\n");
-    double sx = 0, sy = 0, sxx = 0, sxy = 0, sb = 0, sxb = 0;
-    size_t nd = sizeof depth_levels / sizeof depth_levels[0];
-    for (size_t i = 0; i < nd; i++) {
-        char name[64];
-        snprintf(name, sizeof name, "depthUpdate, %d levels", depth_levels[i]);
-        nall = depth_at + i + 1;
-        double ns = bench_from(name, RF_BN_DEPTH_UPDATE, depth_at + i);
-        double x = depth_levels[i];
-        sx += x, sy += ns, sxx += x * x, sxy += x * ns, sb += last_best, sxb += x * last_best;
+    level_slope(depth_at, depth_levels, sizeof depth_levels / sizeof depth_levels[0]);
+#if RF__DEC_AVX2
+    /* The same with the portable decimal paths, which CPUs without AVX2 take. */
+    if (rf__decimal_use_avx2(0) == 0) {
+        printf("\nthe same, portable decimal paths (no AVX2):\n");
+        level_slope(depth_at, depth_levels, sizeof depth_levels / sizeof depth_levels[0]);
+        rf__decimal_use_avx2(1);
     }
-    double slope = (nd * sxy - sx * sy) / (nd * sxx - sx * sx);
-    double best_slope = (nd * sxb - sx * sb) / (nd * sxx - sx * sx);
-    printf("  = %.2f ns per level (slope of medians), %.1f ns fixed per message; %.2f ns per level "
-           "from the fastest runs\n", slope, (sy - slope * sx) / nd, best_slope);
+#endif
     nall = keep;
     free(buf);
     return 0;

@@ -2,10 +2,12 @@
  * quantity in the recorded Binance traffic (or a synthetic Binance-like set
  * when the recordings are missing), then file by file (spot strings carry
  * eight decimals, futures ones are short), rf_decimal_format of the same
- * values, and strtod on the same text as a yardstick. */
+ * values, and strtod on the same text as a yardstick; on an AVX2 CPU also
+ * the portable parse paths that other CPUs take. */
 #include <string.h>
 
 #include "bench.h"
+#include "decimal_avx2.h" /* rf__decimal_use_avx2: the portable path for comparison */
 #include "ringfeed/decimal.h"
 
 #define RUNS 15
@@ -159,6 +161,14 @@ int main(void)
     printf("%-36s %8.2f ns  (%.2f GB/s)\n", "rf_decimal_parse", parse, (double)s.bytes / s.count / parse);
     printf("%-36s %8.2f ns\n", "rf_decimal_format", format);
     printf("%-36s %8.2f ns\n", "strtod (copy + parse, yardstick)", sd);
+#if RF__DEC_AVX2
+    /* The portable paths (SWAR and SSE2), which CPUs without AVX2 take. */
+    if (rf__decimal_use_avx2(0) == 0) {
+        double portable = rf_bench_median_ns(RUNS, run_parse, &s) / calls;
+        printf("%-36s %8.2f ns  (%s path dispatched)\n", "rf_decimal_parse, portable path", portable,
+               rf__decimal_use_avx2(1) ? "AVX2" : "portable");
+    }
+#endif
 
     /* The same parse, one recording at a time. */
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {

@@ -15,6 +15,7 @@
 
 #include "binance_internal.h"
 #include "binance_numbers.h"
+#include "decimal_avx2.h"
 #include "json_scan.h"
 
 enum { /* what a key's value is and where it goes */
@@ -258,6 +259,79 @@ static const uint8_t *f_levels(fast *f, const uint8_t *p, size_t *count)
     }
 }
 
+#if RF__DEC_AVX2
+/* f_levels on an AVX2 CPU: one 32-byte window from the price's first byte
+ * finds the three quotes that end the price and delimit the quantity, and
+ * rf__dec16x2_avx2 converts both in one pass. A level the window does not
+ * hold whole, or that is not in the plain form, goes through the same
+ * per-number steps as f_levels, which decide it. */
+RF__AVX2_TARGET static const uint8_t *f_levels_avx2(fast *f, const uint8_t *p, size_t *count)
+{
+    const uint8_t *end = f->end, *base = f->base;
+    size_t n = 0;
+    p++;
+    if (p < end && *p == ']') return *count = 0, p + 1;
+    for (;;) {
+        if (end - p < 8 || p[0] != '[' || p[1] != '"' || f->used == f->cap) return NULL;
+        rf_bn_level *lv = &f->levels[f->used];
+        const uint8_t *s = p + 2;
+        p = NULL;
+        if (end - s >= 32 && s - base >= 16) {
+            const __m256i nine = _mm256_set1_epi8(9);
+            __m256i w = _mm256_loadu_si256((const __m256i *)(const void *)s);
+            unsigned q = (unsigned)_mm256_movemask_epi8(_mm256_cmpeq_epi8(w, _mm256_set1_epi8('"')));
+            __m256i d = _mm256_sub_epi8(w, _mm256_set1_epi8('0'));
+            unsigned digits = (unsigned)_mm256_movemask_epi8(_mm256_cmpeq_epi8(_mm256_max_epu8(d, nine), nine));
+            unsigned dots = (unsigned)_mm256_movemask_epi8(_mm256_cmpeq_epi8(w, _mm256_set1_epi8('.')));
+            /* price","qty": quotes at na, na + 2 and na + 3 + nb, both
+             * texts of 1 to 16 bytes, inside the window. */
+            unsigned na = (unsigned)__builtin_ctz(q | 0x80000000u);
+            unsigned nb = (unsigned)__builtin_ctz((q >> ((na + 3) & 31)) | 0x80000000u);
+            unsigned tb = na + 3, stop = tb + nb; /* the quantity's first byte, its closing quote */
+            if (na - 1 < 16 && nb - 1 < 16 && stop < 32 && s[na + 1] == ',' && (q >> (na + 2) & 1)) {
+                unsigned text = ((1u << stop) - 1) & ~(7u << na); /* both texts' bytes */
+                unsigned da = dots & ((1u << na) - 1), db = (dots >> tb) & ((1u << nb) - 1);
+                /* Only digits and points; one point at most in each, with a
+                 * digit on each side (not first, not last). */
+                if (((digits | dots) & text) == text && !(da & (da - 1)) && !(db & (db - 1)) &&
+                    !(dots & (1u | 1u << (na - 1) | 1u << tb | 1u << (stop - 1)))) {
+                    /* The point's index in each, or the last byte's when
+                     * there is none: lane index 15, which the table reads
+                     * as "no point", and scale 0. */
+                    unsigned ia = (unsigned)__builtin_ctz(da | 1u << (na - 1));
+                    unsigned ib = (unsigned)__builtin_ctz(db | 1u << (nb - 1));
+                    __m256i y = rf__dec16x2_avx2(
+                        _mm256_loadu2_m128i((const __m128i *)(const void *)(s + stop - 16),
+                                            (const __m128i *)(const void *)(s + na - 16)),
+                        16 - na, 16 - na + ia, 16 - nb, 16 - nb + ib);
+                    lv->price.mantissa = (int64_t)_mm_cvtsi128_si64(_mm256_castsi256_si128(y));
+                    lv->price.scale = (uint8_t)(na - 1 - ia);
+                    lv->quantity.mantissa = (int64_t)_mm_cvtsi128_si64(_mm256_extracti128_si256(y, 1));
+                    lv->quantity.scale = (uint8_t)(nb - 1 - ib);
+                    p = s + stop + 1;
+                }
+            }
+        }
+        if (!p) {
+            p = dec_any(s, end, base, &lv->price);
+            if (!p || end - p < 5 || p[0] != ',' || p[1] != '"') return NULL;
+            p = dec_any(p + 2, end, base, &lv->quantity);
+            if (!p) return NULL;
+        }
+        if (end - p < 2 || p[0] != ']') return NULL;
+        f->used++, n++;
+        if (p[1] == ']') return *count = n, p + 2;
+        if (p[1] != ',') return NULL;
+        p += 2;
+    }
+}
+#define F_LEVELS(f, p, count)                                                                       \
+    (atomic_load_explicit(&rf__decimal_avx2, memory_order_relaxed) ? f_levels_avx2(f, p, count)    \
+                                                                    : f_levels(f, p, count))
+#else
+#define F_LEVELS f_levels
+#endif
+
 /* The members after the first, as the layout lists them, then '}'.
  * Always inlined into one reader per layout, with the loop unrolled: the
  * steps are constants there, so each key compare, switch and offset folds
@@ -302,11 +376,11 @@ static inline __attribute__((always_inline)) const uint8_t *f_object(fast *f, co
         }
         case F_BIDS:
             if (p >= end || *p != '[') return NULL;
-            p = f_levels(f, p, &out->u.depth.bid_count);
+            p = F_LEVELS(f, p, &out->u.depth.bid_count);
             break;
         case F_ASKS:
             if (p >= end || *p != '[') return NULL;
-            p = f_levels(f, p, &out->u.depth.ask_count);
+            p = F_LEVELS(f, p, &out->u.depth.ask_count);
             break;
         default: /* F_KLINE: {"t":...} then its own layout */
             if (end - p < 6 || memcmp(p, "{\"t\":", 5)) return NULL;
