@@ -1,3 +1,5 @@
+import RingFeed
+
 /// Binance's control messages on a market-stream connection: SUBSCRIBE,
 /// UNSUBSCRIBE, LIST_SUBSCRIPTIONS, SET_PROPERTY and GET_PROPERTY, with the
 /// exchange's answers and error codes:
@@ -120,7 +122,7 @@ enum ControlProtocol {
             return ControlOutcome(answer: success("null", id: id), subscribed: added)
         case "LIST_SUBSCRIPTIONS":
             guard params.isEmpty else { return ControlOutcome(answer: failure(2, "Invalid request: too many parameters", id: id)) }
-            let list = "[" + subscriptions.streams.map(JSONOut.string).joined(separator: ",") + "]"
+            let list = "[" + subscriptions.streams.map(JSONText.quoted).joined(separator: ",") + "]"
             return ControlOutcome(answer: success(list, id: id))
         case "SET_PROPERTY":
             guard params.count <= 2 else { return ControlOutcome(answer: failure(2, "Invalid request: too many parameters", id: id)) }
@@ -152,7 +154,7 @@ enum ControlProtocol {
         case let .string(s):
             guard s.count <= 36, s.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0)) })
             else { return nil }
-            return JSONOut.string(s)
+            return JSONText.quoted(s)
         default: return nil
         }
     }
@@ -160,6 +162,6 @@ enum ControlProtocol {
     static func success(_ result: String, id: String) -> String { "{\"result\":\(result),\"id\":\(id)}" }
 
     static func failure(_ code: Int, _ msg: String, id: String) -> String {
-        "{\"error\":{\"code\":\(code),\"msg\":\(JSONOut.string(msg))},\"id\":\(id)}"
+        "{\"error\":{\"code\":\(code),\"msg\":\(JSONText.quoted(msg))},\"id\":\(id)}"
     }
 }

@@ -202,7 +202,7 @@ public final class ExchangeSimulator: @unchecked Sendable {
     static func wrap(stream: String, _ raw: [UInt8]) -> [UInt8] {
         var name = stream
         if name.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
-            name = String(JSONOut.string(stream).dropFirst().dropLast())
+            name = String(JSONText.quoted(stream).dropFirst().dropLast())
         }
         let total = wrapHead.count + name.utf8.count + wrapMid.count + raw.count + 1
         return [UInt8](unsafeUninitializedCapacity: total) { buf, count in
@@ -273,7 +273,7 @@ public final class ExchangeSimulator: @unchecked Sendable {
                 return .json(404, ControlProtocol.failure(2, "Invalid request: no stream endpoint at \(request.path)", id: "null"))
             case let .failure(.badRequest(msg)):
                 stats.refusedUpgrades += 1
-                return .json(400, "{\"error\":{\"code\":2,\"msg\":\(JSONOut.string(msg))}}")
+                return .json(400, "{\"error\":{\"code\":2,\"msg\":\(JSONText.quoted(msg))}}")
             }
         }
         stats.restRequests += 1
@@ -410,7 +410,7 @@ public final class ExchangeSimulator: @unchecked Sendable {
         case "/sim/status":
             let s = currentStatistics()
             return .json(200, """
-                {"venue":"\(source.venue.rawValue)","symbols":[\(source.symbols.map(JSONOut.string).joined(separator: ","))],\
+                {"venue":"\(source.venue.rawValue)","symbols":[\(source.symbols.map(JSONText.quoted).joined(separator: ","))],\
                 "openConnections":\(s.openConnections),"acceptedConnections":\(s.acceptedConnections),\
                 "connectionIds":[\(connections.keys.sorted().map(String.init).joined(separator: ","))],\
                 "messagesSent":\(s.messagesSent),"bytesSent":\(s.bytesSent),"controlMessages":\(s.controlMessages),\

@@ -7,7 +7,7 @@ import RingFeed
 /// simulator's own control endpoints under `/sim/`.
 enum RESTRoutes {
     static func binanceError(_ code: Int, _ msg: String, status: Int = 400) -> HTTPServerResponse {
-        .json(status, "{\"code\":\(code),\"msg\":\(JSONOut.string(msg))}")
+        .json(status, "{\"code\":\(code),\"msg\":\(JSONText.quoted(msg))}")
     }
 
     /// Answers a market-data request, or nil when the path is not one.

@@ -124,9 +124,7 @@ private func fixed(_ v: Double, _ digits: Int) -> String {
 }
 
 private func clock(_ ms: Int64) -> String {
-    let day = ((ms % 86_400_000) + 86_400_000) % 86_400_000
-    func two(_ v: Int64) -> String { v < 10 ? "0\(v)" : "\(v)" }
-    let millis = day % 1000
-    return two(day / 3_600_000) + ":" + two(day / 60_000 % 60) + ":" + two(day / 1000 % 60) + "."
-        + (millis < 10 ? "00" : millis < 100 ? "0" : "") + String(millis)
+    var w = ByteWriter(capacity: 12)
+    w.timeOfDay(millis: ms)
+    return String(decoding: w.bytes, as: UTF8.self)
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import RingFeed
 @testable import RingFeedSimulator
 
 /// The simulator's protocol logic without sockets: the control-message JSON

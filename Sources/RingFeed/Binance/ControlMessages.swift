@@ -99,83 +99,18 @@ func jsonString(_ s: String) -> String {
 /// Decodes a JSON string's contents (the bytes between the quotes, escapes
 /// included) into a Swift string; nil if an escape is malformed.
 func decodeJSONStringBody(_ body: some Collection<UInt8>) -> String? {
-    var out = [UInt8]()
-    out.reserveCapacity(body.count)
-    var it = body.makeIterator()
-    func hex4(_ it: inout some IteratorProtocol<UInt8>) -> UInt32? {
-        var v: UInt32 = 0
-        for _ in 0..<4 {
-            guard let c = it.next() else { return nil }
-            let d: UInt32
-            switch c {
-            case 48...57: d = UInt32(c - 48)
-            case 65...70: d = UInt32(c - 55)
-            case 97...102: d = UInt32(c - 87)
-            default: return nil
-            }
-            v = v << 4 | d
-        }
-        return v
-    }
-    while let c = it.next() {
-        guard c == UInt8(ascii: "\\") else { out.append(c); continue }
-        guard let e = it.next() else { return nil }
-        switch e {
-        case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out.append(e)
-        case UInt8(ascii: "b"): out.append(8)
-        case UInt8(ascii: "f"): out.append(12)
-        case UInt8(ascii: "n"): out.append(10)
-        case UInt8(ascii: "r"): out.append(13)
-        case UInt8(ascii: "t"): out.append(9)
-        case UInt8(ascii: "u"):
-            guard var v = hex4(&it) else { return nil }
-            if (0xD800..<0xDC00).contains(v) {
-                guard it.next() == UInt8(ascii: "\\"), it.next() == UInt8(ascii: "u"),
-                      let lo = hex4(&it), (0xDC00..<0xE000).contains(lo) else { return nil }
-                v = 0x10000 + ((v - 0xD800) << 10) + (lo - 0xDC00)
-            }
-            guard let scalar = Unicode.Scalar(v) else { return nil }
-            out.append(contentsOf: Array(String(Character(scalar)).utf8))
-        default: return nil
-        }
-    }
-    return String(decoding: out, as: UTF8.self)
+    guard case let .string(text)? = try? JSONParser.parse([34] + Array(body) + [34]) else { return nil }
+    return text
 }
 
 /// Parses a JSON array of strings (LIST_SUBSCRIPTIONS' result); nil for
 /// anything else.
 func parseJSONStringArray(_ text: some Collection<UInt8>) -> [String]? {
-    let b = Array(text)
-    var i = 0
-    func skipSpace() { while i < b.count, b[i] == 32 || b[i] == 9 || b[i] == 10 || b[i] == 13 { i += 1 } }
-    skipSpace()
-    guard i < b.count, b[i] == UInt8(ascii: "[") else { return nil }
-    i += 1
+    guard case let .array(items)? = try? JSONParser.parse(text) else { return nil }
     var out: [String] = []
-    skipSpace()
-    if i < b.count, b[i] == UInt8(ascii: "]") {
-        i += 1
-        skipSpace()
-        return i == b.count ? out : nil
-    }
-    while true {
-        skipSpace()
-        guard i < b.count, b[i] == UInt8(ascii: "\"") else { return nil }
-        i += 1
-        let start = i
-        while i < b.count, b[i] != UInt8(ascii: "\"") {
-            if b[i] == UInt8(ascii: "\\") { i += 1 }
-            i += 1
-        }
-        guard i < b.count, let s = decodeJSONStringBody(b[start..<i]) else { return nil }
+    for item in items {
+        guard case let .string(s) = item else { return nil }
         out.append(s)
-        i += 1
-        skipSpace()
-        guard i < b.count else { return nil }
-        if b[i] == UInt8(ascii: ",") { i += 1; continue }
-        guard b[i] == UInt8(ascii: "]") else { return nil }
-        i += 1
-        skipSpace()
-        return i == b.count ? out : nil
     }
+    return out
 }

@@ -52,6 +52,18 @@ public struct ByteWriter {
         int(v)
     }
 
+    /// "HH:MM:SS.mmm" (UTC) of a Unix time in milliseconds.
+    public mutating func timeOfDay(millis ms: Int64) {
+        let day = ((ms % 86_400_000) + 86_400_000) % 86_400_000
+        padded(day / 3_600_000, width: 2)
+        byte(UInt8(ascii: ":"))
+        padded(day / 60_000 % 60, width: 2)
+        byte(UInt8(ascii: ":"))
+        padded(day / 1000 % 60, width: 2)
+        byte(UInt8(ascii: "."))
+        padded(day % 1000, width: 3)
+    }
+
     /// The exact decimal text ("0.35130000").
     public mutating func decimal(_ d: rf_decimal) {
         withUnsafeTemporaryAllocation(of: CChar.self, capacity: Int(RF_DECIMAL_MAX_TEXT)) { buf in
@@ -67,24 +79,6 @@ public struct ByteWriter {
     public mutating func jsonRaw(_ b: UnsafeRawBufferPointer) {
         byte(34)
         bytes.append(contentsOf: b)
-        byte(34)
-    }
-
-    /// A JSON string literal of arbitrary UTF-8 text, escaped.
-    public mutating func jsonString(_ s: String) {
-        byte(34)
-        for u in s.utf8 {
-            switch u {
-            case 34: ascii("\\\"")
-            case 92: ascii("\\\\")
-            case 0..<32:
-                ascii("\\u00")
-                let hex: [UInt8] = Array("0123456789abcdef".utf8)
-                byte(hex[Int(u >> 4)])
-                byte(hex[Int(u & 15)])
-            default: byte(u)
-            }
-        }
         byte(34)
     }
 

@@ -169,6 +169,18 @@ extension EventFormatter {
     }
 }
 
+extension EventFormatter {
+    /// "s", or for spot partial depth the stream name's symbol upper-cased,
+    /// written without building a String.
+    static func writeSymbol(_ e: MarketEventView, to w: inout ByteWriter) {
+        if e.raw.pointee.symbol.len > 0 { return w.raw(e.symbolBytes) }
+        for c in e.streamBytes {
+            if c == UInt8(ascii: "@") { break }
+            w.byte(c >= 97 && c <= 122 ? c - 32 : c)
+        }
+    }
+}
+
 // MARK: JSON lines
 
 extension EventFormatter {
@@ -180,7 +192,9 @@ extension EventFormatter {
         w.jsonRaw(e.streamBytes)
         if e.kind != RF_BN_SERVER_SHUTDOWN {
             w.ascii(",\"symbol\":")
-            if ev.symbol.len > 0 { w.jsonRaw(e.symbolBytes) } else { w.jsonString(e.symbol) }
+            w.byte(34)
+            Self.writeSymbol(e, to: &w)
+            w.byte(34)
         }
         if ev.event_time != Int64.min {
             w.ascii(",\"eventTime\":")
@@ -236,7 +250,7 @@ extension EventFormatter {
         w.byte(UInt8(ascii: ","))
         w.raw(e.streamBytes)
         w.byte(UInt8(ascii: ","))
-        if ev.symbol.len > 0 { w.raw(e.symbolBytes) } else { w.string(e.symbol) }
+        Self.writeSymbol(e, to: &w)
         w.byte(UInt8(ascii: ","))
         if ev.event_time != Int64.min { w.int(ev.event_time) }
         Self.fields(e) { _, value in
@@ -357,15 +371,7 @@ extension EventFormatter {
             w.ascii("            ")
             return
         }
-        let ms = microsecondTimes ? t / 1000 : t
-        let day = ((ms % 86_400_000) + 86_400_000) % 86_400_000
-        w.padded(day / 3_600_000, width: 2)
-        w.byte(UInt8(ascii: ":"))
-        w.padded(day / 60_000 % 60, width: 2)
-        w.byte(UInt8(ascii: ":"))
-        w.padded(day / 1000 % 60, width: 2)
-        w.byte(UInt8(ascii: "."))
-        w.padded(day % 1000, width: 3)
+        w.timeOfDay(millis: microsecondTimes ? t / 1000 : t)
     }
 
     private func pad(_ w: inout ByteWriter, from start: Int, to width: Int) {

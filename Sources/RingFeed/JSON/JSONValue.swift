@@ -1,13 +1,13 @@
-import RingFeed
-
-/// A small, strict JSON parser (RFC 8259) for the control messages clients
-/// send (SUBSCRIBE, SET_PROPERTY ...). Not on the hot path: it builds a tree.
+/// A small, strict JSON parser (RFC 8259) for control messages: what
+/// clients send the simulator (SUBSCRIBE, SET_PROPERTY ...) and the
+/// exchange's answers MarketFeed reads (LIST_SUBSCRIPTIONS' result, error
+/// texts). Not on the hot path: it builds a tree. Shared inside the package.
 ///
 /// Strict means: one value and nothing but whitespace after it, no trailing
 /// commas, no leading zeros, no control characters or lone surrogates in
 /// strings, nesting bounded. Errors carry the line and column Binance's
 /// "Invalid JSON" message reports.
-enum JSONValue: Equatable {
+package enum JSONValue: Equatable {
     case null
     case bool(Bool)
     /// The number as written (so an id is echoed exactly and integers are
@@ -18,7 +18,7 @@ enum JSONValue: Equatable {
     /// Members in order; duplicates are kept for the caller to judge.
     case object([(String, JSONValue)])
 
-    static func == (a: JSONValue, b: JSONValue) -> Bool {
+    package static func == (a: JSONValue, b: JSONValue) -> Bool {
         switch (a, b) {
         case (.null, .null): return true
         case let (.bool(x), .bool(y)): return x == y
@@ -32,33 +32,33 @@ enum JSONValue: Equatable {
     }
 
     /// The value of an integer literal that fits in Int64, else nil.
-    var int64: Int64? {
+    package var int64: Int64? {
         guard case let .number(text) = self, !text.contains(where: { $0 == "." || $0 == "e" || $0 == "E" })
         else { return nil }
         return Int64(text)
     }
 
     /// Members of an object by name (the first of duplicates).
-    subscript(key: String) -> JSONValue? {
+    package subscript(key: String) -> JSONValue? {
         guard case let .object(members) = self else { return nil }
         return members.first { $0.0 == key }?.1
     }
 }
 
-struct JSONSyntaxError: Error, Equatable {
-    var expected: String
-    var line: Int
-    var column: Int
+package struct JSONSyntaxError: Error, Equatable {
+    package var expected: String
+    package var line: Int
+    package var column: Int
 }
 
-struct JSONParser {
+package struct JSONParser {
     private let bytes: [UInt8]
     private var pos = 0
     private let maxDepth = 64
 
     private init(_ bytes: [UInt8]) { self.bytes = bytes }
 
-    static func parse(_ bytes: some Collection<UInt8>) throws(JSONSyntaxError) -> JSONValue {
+    package static func parse(_ bytes: some Collection<UInt8>) throws(JSONSyntaxError) -> JSONValue {
         var p = JSONParser(Array(bytes))
         p.skipSpace()
         let v = try p.value(depth: 0)
@@ -232,10 +232,4 @@ struct JSONParser {
             }
         }
     }
-}
-
-/// JSON output for the server's own answers: the library's string quoting.
-enum JSONOut {
-    /// A JSON string literal.
-    static func string(_ s: String) -> String { JSONText.quoted(s) }
 }
