@@ -68,6 +68,10 @@ const char *rf_strerror(int code)
     case RF_EOVERFLOW: return "number out of range";
     case RF_EMISSING: return "required field missing";
     case RF_ETYPE: return "field has the wrong type";
+
+    case RF_EGAP: return "gap in the order book's update sequence";
+    case RF_ECROSSED: return "order book crossed (best bid at or above best ask)";
+    case RF_EEMPTY: return "no such order book level";
     }
     return "unknown error";
 }

@@ -81,6 +81,11 @@ enum rf_error {
     RF_EOVERFLOW = -502,       /* a number too large for its fixed-point or integer field */
     RF_EMISSING = -503,        /* a required field is absent */
     RF_ETYPE = -504,           /* a known field has the wrong JSON type */
+
+    /* order books */
+    RF_EGAP = -600,            /* a depth event does not continue the book's sequence: resync */
+    RF_ECROSSED = -601,        /* an update left best bid >= best ask: the book is stale, resync */
+    RF_EEMPTY = -602,          /* no level there: the book side is empty or not that deep */
 };
 
 /* A short, stable, human-readable name for a code ("invalid UTF-8 in text

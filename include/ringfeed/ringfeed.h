@@ -4,6 +4,7 @@
 #define RINGFEED_H
 
 #include "ringfeed/binance.h"
+#include "ringfeed/book.h"
 #include "ringfeed/decimal.h"
 #include "ringfeed/error.h"
 #include "ringfeed/http.h"

@@ -1,0 +1,109 @@
+/* Private: the order book's layout, shared by the book_*.c files.
+ *
+ * One side is a sorted sequence of small sorted blocks (a two-level B+
+ * tree). Why blocks: a flat sorted array pays a memmove of up to the whole
+ * side for a level inserted or deleted far from the top (80 KB on a 5000-
+ * level side, microseconds), and a price-indexed array needs the real tick
+ * size and spans millions of slots on a deep book. Blocks bound the shift to
+ * one block, and the search to a short directory plus one block.
+ *
+ * Order: each side stores keys ascending from its worst level to its best,
+ * so the best is the last element of the last block, and the updates that
+ * matter most (near the top) shift the fewest elements, both inside a block
+ * and in the directory. key = price for bids and -price for asks, so one
+ * ordering serves both sides.
+ *
+ * Memory bound: every two neighbouring blocks together hold more than
+ * RF__BOOK_B levels (an insert into a full block spills to a neighbour with
+ * room before it splits; a delete merges neighbours that fit into one), so
+ * a side of n levels uses at most 2n / (B + 1) + 1 blocks, and all of them
+ * are allocated at create time for n = max_levels. */
+#ifndef RF_BOOK_INTERNAL_H
+#define RF_BOOK_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ringfeed/book.h"
+
+#define RF__BOOK_B 32
+/* Unused key slots hold this, above every real key, so a whole-block
+ * count of keys below a value needs no length. */
+#define RF__BOOK_NOKEY INT64_MAX
+
+typedef struct rf__book_block {
+    int64_t key[RF__BOOK_B]; /* ascending; [n, B) are RF__BOOK_NOKEY */
+    int64_t qty[RF__BOOK_B];
+} rf__book_block;
+
+/* The directory, by position (worst block first). */
+typedef struct rf__book_dir {
+    int64_t min;  /* the block's first key (meaningless for an empty lone block) */
+    uint32_t id;  /* index into the pool */
+    uint32_t n;   /* levels in the block */
+} rf__book_dir;
+
+typedef struct rf__book_side {
+    rf__book_dir *dir;      /* [max_blocks]; positions [0, nblocks) used, nblocks >= 1 */
+    rf__book_block *pool;   /* [max_blocks] */
+    uint32_t *free_ids;     /* stack of unused pool ids */
+    uint32_t nfree;
+    uint32_t nblocks;
+    uint32_t max_blocks;
+    uint32_t levels;
+    int64_t sign;           /* +1 bids, -1 asks: price = sign * key */
+} rf__book_side;
+
+struct rf_book {
+    /* Read by rf_book_best: kept first, together. best[s].price is 0 when
+     * the side is empty (real prices are > 0). */
+    struct {
+        int64_t price, qty;
+    } best[2];
+    int state;
+    uint8_t price_scale, qty_scale;
+    uint32_t max_levels;
+    int64_t last_update_id;
+    uint64_t trimmed;
+    size_t memory_bytes;
+    rf__book_side side[2];
+};
+
+static inline int64_t rf__book_price(const rf__book_side *s, int64_t key)
+{
+    return s->sign * key;
+}
+
+/* book_store.c: the block structure of one side. */
+void rf__book_side_init(rf__book_side *s, int64_t sign);
+void rf__book_side_clear(rf__book_side *s);
+/* Sets key's quantity (0 deletes), keeping the side's level count, the
+ * max_levels bound and book->best current. Returns RF_BOOK_APPLIED or
+ * RF_BOOK_TRIMMED. */
+int rf__book_side_set(rf_book *book, int side, int64_t key, int64_t qty);
+/* Loads an empty side from exchange levels in strict best-first order
+ * among those with a non-zero quantity (`nonzero` of them), validated by
+ * the caller; the best `keep` (<= max_levels) are stored. */
+void rf__book_side_bulk(rf_book *book, int side, const rf_bn_level *levels, size_t n,
+                        size_t nonzero, size_t keep);
+void rf__book_refresh_best(rf_book *book, int side);
+/* Checks every invariant of the layout (order, sentinels, directory, pair
+ * sums, counts, the best cache). Returns 0 or a line number of the failed
+ * check; for tests and fuzzing. */
+int rf__book_check(const rf_book *book);
+
+/* book.c: a decimal onto a grid, exactly (the shared rule of set_decimal,
+ * apply, snapshots and diffs). */
+int rf__book_to_grid(rf_decimal d, unsigned scale, int64_t *out);
+/* Both sides non-empty and best bid >= best ask. */
+static inline int rf__book_crossed(const rf_book *b)
+{
+    return b->best[0].price && b->best[1].price && b->best[0].price >= b->best[1].price;
+}
+/* Applies converted levels (validated by the caller) and settles the state:
+ * shared by rf_book_apply and the diff path. */
+int rf__book_apply_checked(rf_book *book, const rf_bn_level *bids, size_t n_bids,
+                           const rf_bn_level *asks, size_t n_asks);
+int rf__book_validate(const rf_book *book, const rf_bn_level *levels, size_t n);
+
+#endif
