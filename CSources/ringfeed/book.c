@@ -1,10 +1,11 @@
 /* The order book's lifecycle and editing: create (the only allocation),
- * clear, set one level, apply a batch of exchange levels, and the state the
- * edits leave behind. */
+ * clear, exchange decimals onto the grid, apply a batch of exchange levels,
+ * and the state. Setting one level, the hot path, is book_set.c. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "book_internal.h"
+#include "cpu.h"
 #include "ringfeed/error.h"
 
 static size_t round_up(size_t n, size_t a)
@@ -28,10 +29,11 @@ int rf_book_create(rf_book **out, const rf_book_config *cfg)
      * block pools on cache-line boundaries. Pages of blocks never used are
      * never touched, so resident memory follows the levels held. */
     size_t head = round_up(sizeof(rf_book), 64);
-    size_t dir = round_up(max_blocks * sizeof(rf__book_dir), 64);
+    size_t mins = round_up((RF__BOOK_PAD + max_blocks) * sizeof(int64_t), 64);
+    size_t refs = round_up(max_blocks * sizeof(rf__book_ref), 64);
     size_t ids = round_up(max_blocks * sizeof(uint32_t), 64);
     size_t pool = (size_t)max_blocks * sizeof(rf__book_block);
-    size_t total = head + 2 * (dir + ids + pool);
+    size_t total = head + 2 * (mins + refs + ids + pool);
     void *mem = NULL;
     if (posix_memalign(&mem, 64, total)) return RF_ENOMEM;
 
@@ -42,11 +44,14 @@ int rf_book_create(rf_book **out, const rf_book_config *cfg)
     b->max_levels = max_levels;
     b->memory_bytes = total;
     b->state = RF_BOOK_EMPTY;
+    b->simd = rf__cpu_simd_level() >= RF__SIMD_AVX2;
     char *p = (char *)mem + head;
     for (int side = 0; side < 2; side++) {
         rf__book_side *s = &b->side[side];
-        s->dir = (rf__book_dir *)p;
-        p += dir;
+        s->min = (int64_t *)p + RF__BOOK_PAD;
+        p += mins;
+        s->ref = (rf__book_ref *)p;
+        p += refs;
         s->free_ids = (uint32_t *)p;
         p += ids;
         s->max_blocks = max_blocks;
@@ -89,12 +94,6 @@ int rf__book_to_grid(rf_decimal d, unsigned scale, int64_t *out)
     return 0;
 }
 
-static int check_level(int64_t price, int64_t qty)
-{
-    if (price <= 0 || qty < 0) return RF_EINVAL;
-    if (price > RF_BOOK_MAX_PRICE) return RF_EOVERFLOW;
-    return 0;
-}
 
 int rf__book_validate(const rf_book *book, const rf_bn_level *levels, size_t n)
 {
@@ -103,32 +102,12 @@ int rf__book_validate(const rf_book *book, const rf_bn_level *levels, size_t n)
         int64_t price, qty;
         int e = rf__book_to_grid(levels[i].price, book->price_scale, &price);
         if (!e) e = rf__book_to_grid(levels[i].quantity, book->qty_scale, &qty);
-        if (!e) e = check_level(price, qty);
+        if (!e) e = rf__book_check_level(price, qty);
         if (e) return e;
     }
     return 0;
 }
 
-/* After an edit: a crossed book is stale (and says so), an empty one that
- * received levels by hand is live. */
-static int settle(rf_book *book, int r)
-{
-    if (rf__book_crossed(book)) {
-        book->state = RF_BOOK_STALE;
-        return RF_ECROSSED;
-    }
-    if (book->state == RF_BOOK_EMPTY) book->state = RF_BOOK_LIVE;
-    return r;
-}
-
-int rf_book_set(rf_book *book, int side, int64_t price_ticks, int64_t qty_lots)
-{
-    if ((unsigned)side > 1) return RF_EINVAL;
-    int e = check_level(price_ticks, qty_lots);
-    if (e) return e;
-    int r = rf__book_side_set(book, side, book->side[side].sign * price_ticks, qty_lots);
-    return settle(book, r);
-}
 
 int rf_book_set_decimal(rf_book *book, int side, rf_decimal price, rf_decimal qty)
 {
@@ -156,7 +135,7 @@ int rf__book_apply_checked(rf_book *book, const rf_bn_level *bids, size_t n_bids
                            const rf_bn_level *asks, size_t n_asks)
 {
     int r = apply_side(book, RF_BOOK_BID, bids, n_bids) | apply_side(book, RF_BOOK_ASK, asks, n_asks);
-    return settle(book, r ? RF_BOOK_TRIMMED : RF_BOOK_APPLIED);
+    return rf__book_settle(book, r ? RF_BOOK_TRIMMED : RF_BOOK_APPLIED);
 }
 
 int rf_book_apply(rf_book *book, const rf_bn_level *bids, size_t n_bids, const rf_bn_level *asks,

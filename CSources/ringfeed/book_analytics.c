@@ -15,16 +15,16 @@ typedef struct walk {
 
 static inline walk walk_begin(const rf__book_side *s)
 {
-    return (walk){s->nblocks, s->dir[s->nblocks - 1].n};
+    return (walk){s->nblocks, s->ref[s->nblocks - 1].n};
 }
 
 static inline int walk_next(const rf__book_side *s, walk *w, int64_t *price, int64_t *qty)
 {
     while (!w->j) {
         if (--w->p == 0) return 0;
-        w->j = s->dir[w->p - 1].n;
+        w->j = s->ref[w->p - 1].n;
     }
-    const rf__book_block *b = &s->pool[s->dir[w->p - 1].id];
+    const rf__book_block *b = &s->pool[s->ref[w->p - 1].id];
     w->j--;
     *price = rf__book_price(s, b->key[w->j]);
     *qty = b->qty[w->j];

@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "ringfeed/book.h"
+#include "ringfeed/error.h"
 
 #define RF__BOOK_B 32
 /* Unused key slots hold this, above every real key, so a whole-block
@@ -36,15 +37,21 @@ typedef struct rf__book_block {
     int64_t qty[RF__BOOK_B];
 } rf__book_block;
 
-/* The directory, by position (worst block first). */
-typedef struct rf__book_dir {
-    int64_t min;  /* the block's first key (meaningless for an empty lone block) */
-    uint32_t id;  /* index into the pool */
-    uint32_t n;   /* levels in the block */
-} rf__book_dir;
+/* The directory, by position (worst block first), as two arrays: the
+ * blocks' first keys alone, so the search reads 8 bytes a block, and where
+ * each block is. */
+typedef struct rf__book_ref {
+    uint32_t id; /* index into the pool */
+    uint32_t n;  /* levels in the block */
+} rf__book_ref;
+
+/* min[-RF__BOOK_PAD .. -1] hold INT64_MIN, so a search may look at the
+ * last RF__BOOK_PAD positions of any directory, however short. */
+#define RF__BOOK_PAD 4
 
 typedef struct rf__book_side {
-    rf__book_dir *dir;      /* [max_blocks]; positions [0, nblocks) used, nblocks >= 1 */
+    int64_t *min;           /* [max_blocks]: first key of each block (INT64_MIN for a lone empty one) */
+    rf__book_ref *ref;      /* [max_blocks]; positions [0, nblocks) used, nblocks >= 1 */
     rf__book_block *pool;   /* [max_blocks] */
     uint32_t *free_ids;     /* stack of unused pool ids */
     uint32_t nfree;
@@ -61,6 +68,7 @@ struct rf_book {
         int64_t price, qty;
     } best[2];
     int state;
+    int simd;               /* 1: search blocks with AVX2 (from the CPU at create; tests clear it) */
     uint8_t price_scale, qty_scale;
     uint32_t max_levels;
     int64_t last_update_id;
@@ -77,9 +85,17 @@ static inline int64_t rf__book_price(const rf__book_side *s, int64_t key)
 /* book_store.c: the block structure of one side. */
 void rf__book_side_init(rf__book_side *s, int64_t sign);
 void rf__book_side_clear(rf__book_side *s);
-/* Sets key's quantity (0 deletes), keeping the side's level count, the
- * max_levels bound and book->best current. Returns RF_BOOK_APPLIED or
- * RF_BOOK_TRIMMED. */
+/* The changes that move levels, given the block position p and the index i
+ * the search found: delete level i of block p; insert a new level at its
+ * lower bound i. Both keep the level count and book->best, and return
+ * RF_BOOK_APPLIED (insert: RF_BOOK_TRIMMED, counted, if the pool were
+ * exhausted, which the pair invariant excludes). */
+int rf__book_erase(rf_book *book, int side, uint32_t p, uint32_t i);
+int rf__book_insert(rf_book *book, int side, uint32_t p, uint32_t i, int64_t key, int64_t qty);
+
+/* book_set.c: sets key's quantity (0 deletes), keeping the side's level
+ * count, the max_levels bound and book->best current; the search runs with
+ * AVX2 when book->simd says so. Returns RF_BOOK_APPLIED or RF_BOOK_TRIMMED. */
 int rf__book_side_set(rf_book *book, int side, int64_t key, int64_t qty);
 /* Loads an empty side from exchange levels in strict best-first order
  * among those with a non-zero quantity (`nonzero` of them), validated by
@@ -99,6 +115,25 @@ int rf__book_to_grid(rf_decimal d, unsigned scale, int64_t *out);
 static inline int rf__book_crossed(const rf_book *b)
 {
     return b->best[0].price && b->best[1].price && b->best[0].price >= b->best[1].price;
+}
+/* After an edit: a crossed book is stale (and says so: RF_ECROSSED); an
+ * empty one that received levels by hand is live. Otherwise returns r. */
+static inline int rf__book_settle(rf_book *book, int r)
+{
+    if (rf__book_crossed(book)) {
+        book->state = RF_BOOK_STALE;
+        return RF_ECROSSED;
+    }
+    if (book->state == RF_BOOK_EMPTY) book->state = RF_BOOK_LIVE;
+    return r;
+}
+/* A level in ticks and lots: RF_EINVAL for price <= 0 or qty < 0,
+ * RF_EOVERFLOW past RF_BOOK_MAX_PRICE. */
+static inline int rf__book_check_level(int64_t price, int64_t qty)
+{
+    if (price <= 0 || qty < 0) return RF_EINVAL;
+    if (price > RF_BOOK_MAX_PRICE) return RF_EOVERFLOW;
+    return 0;
 }
 /* Applies converted levels (validated by the caller) and settles the state:
  * shared by rf_book_apply and the diff path. */

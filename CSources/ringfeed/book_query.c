@@ -32,7 +32,7 @@ void rf_book_iter_init(rf_book_iter *it, const rf_book *book, int side)
     }
     const rf__book_side *s = &book->side[side];
     it->block = s->nblocks;
-    it->index = s->dir[s->nblocks - 1].n;
+    it->index = s->ref[s->nblocks - 1].n;
 }
 
 int rf_book_iter_next(rf_book_iter *it, rf_book_level *out)
@@ -41,9 +41,9 @@ int rf_book_iter_next(rf_book_iter *it, rf_book_level *out)
     const rf__book_side *s = &it->book->side[it->side];
     while (!it->index) {
         if (--it->block == 0) return 0;
-        it->index = s->dir[it->block - 1].n;
+        it->index = s->ref[it->block - 1].n;
     }
-    const rf__book_block *b = &s->pool[s->dir[it->block - 1].id];
+    const rf__book_block *b = &s->pool[s->ref[it->block - 1].id];
     it->index--;
     out->price = rf__book_price(s, b->key[it->index]);
     out->qty = b->qty[it->index];
@@ -56,7 +56,7 @@ int rf_book_levels(const rf_book *book, int side, size_t n, rf_book_level *out)
     const rf__book_side *s = &book->side[side];
     size_t c = 0;
     for (uint32_t p = s->nblocks; p-- > 0 && c < n;) {
-        const rf__book_dir *d = &s->dir[p];
+        const rf__book_ref *d = &s->ref[p];
         const rf__book_block *b = &s->pool[d->id];
         for (uint32_t j = d->n; j-- > 0 && c < n; c++) {
             out[c].price = rf__book_price(s, b->key[j]);
@@ -71,7 +71,7 @@ int rf_book_level_at(const rf_book *book, int side, size_t i, rf_book_level *out
     if ((unsigned)side > 1) return RF_EINVAL;
     const rf__book_side *s = &book->side[side];
     for (uint32_t p = s->nblocks; p-- > 0;) {
-        const rf__book_dir *d = &s->dir[p];
+        const rf__book_ref *d = &s->ref[p];
         if (i < d->n) {
             const rf__book_block *b = &s->pool[d->id];
             out->price = rf__book_price(s, b->key[d->n - 1 - i]);

@@ -223,6 +223,7 @@ static void random_run(const char *name, unsigned ps, unsigned qs, uint32_t max,
     ref_init(&r, max ? max : RF_BOOK_DEFAULT_MAX_LEVELS, ps, qs);
     int state = RF_BOOK_EMPTY;
     long trims = 0;
+    int avx2 = b->simd;
     if (prefill) {
         /* a deep snapshot, every other tick, through the bulk load */
         rf_bn_level *lv[2] = {calloc((size_t)prefill, sizeof(rf_bn_level)),
@@ -261,6 +262,8 @@ static void random_run(const char *name, unsigned ps, unsigned qs, uint32_t max,
             price = side == 0 ? mid - tick - d * tick : mid + d * tick;
             qty = rng() % 10 == 0 ? 0 : quantity();
         }
+        /* both block searches, AVX2 and portable, on the same book */
+        b->simd = avx2 && (rng() & 1);
         int want = ref_set(&r, side, price, qty);
         trims += want;
         int e;
