@@ -42,7 +42,7 @@ static int load_side(rf_book *book, int side, const rf_bn_level *levels, size_t 
         int64_t price, qty;
         rf__book_to_grid(levels[i].price, book->price_scale, &price);
         rf__book_to_grid(levels[i].quantity, book->qty_scale, &qty);
-        r |= rf__book_side_set(book, side, sign * price, qty);
+        if (qty) r |= rf__book_side_set(book, side, sign * price, qty); /* a 0 is no level, not a delete */
     }
     return r;
 }

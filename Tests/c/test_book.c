@@ -534,6 +534,17 @@ static void test_snapshot_orders(void)
         CHECK_EQ(rf_book_load_snapshot(a, 1, sorted, (size_t)n, NULL, 0), 0);
         CHECK_EQ(rf__book_check(a), 0);
     }
+    /* a 0 in a snapshot is no level (it deletes nothing); of two levels
+     * with the same price the later counts */
+    rf_bn_level dup[] = {{{500, 2}, {1, 0}}, {{500, 2}, {0, 0}}, {{400, 2}, {3, 0}}, {{400, 2}, {4, 0}}};
+    CHECK_EQ(rf_book_load_snapshot(a, 9, dup, 4, NULL, 0), 0);
+    rf_book_level l[3];
+    CHECK_EQ(rf_book_levels(a, RF_BOOK_BID, 3, l), 2);
+    CHECK(l[0].price == 500 && l[0].qty == 1 && l[1].price == 400 && l[1].qty == 4);
+    rf_bn_level two[] = {{{500, 2}, {1, 0}}, {{500, 2}, {0, 0}}}; /* one non-zero level: the sorted path */
+    CHECK_EQ(rf_book_load_snapshot(a, 9, two, 2, NULL, 0), 0);
+    CHECK_EQ(rf_book_levels(a, RF_BOOK_BID, 3, l), 1);
+    CHECK(l[0].price == 500 && l[0].qty == 1);
     rf_book_destroy(a);
     rf_book_destroy(c);
 }

@@ -149,8 +149,9 @@ int rf_book_apply(rf_book *book, const rf_bn_level *bids, size_t n_bids, const r
 /* Replaces the contents with a REST depth snapshot (/api/v3/depth or
  * /fapi/v1/depth as scanned by rf_bn_scan: lastUpdateId in
  * depth.final_update_id, levels in depth.bids / depth.asks). Levels may come
- * in any order (the exchange's best-first order is the fast path);
- * quantities of 0 are skipped. Every level is converted first: on an error
+ * in any order (the exchange's best-first order is the fast path); a
+ * quantity of 0 is skipped (it is no level, and deletes nothing), and of two
+ * levels with the same price the later one counts. Every level is converted first: on an error
  * (RF_EDECIMAL, RF_EOVERFLOW, RF_EINVAL) the book is left as it was. On
  * success the state is RF_BOOK_SYNCING and the update id last_update_id;
  * a crossed snapshot returns RF_ECROSSED and leaves the book
