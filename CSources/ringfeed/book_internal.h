@@ -45,9 +45,10 @@ typedef struct rf__book_ref {
     uint32_t n;  /* levels in the block */
 } rf__book_ref;
 
-/* min[-RF__BOOK_PAD .. -1] hold INT64_MIN, so a search may look at the
- * last RF__BOOK_PAD positions of any directory, however short. */
-#define RF__BOOK_PAD 4
+/* min[-RF__BOOK_PAD .. -1] hold INT64_MIN, so a search may look at
+ * positions before the first (the last four of a short directory, a chunk
+ * of eight that starts before 0) without a bounds check. */
+#define RF__BOOK_PAD 8
 
 typedef struct rf__book_side {
     int64_t *min;           /* [max_blocks]: first key of each block (INT64_MIN for a lone empty one) */

@@ -1,10 +1,12 @@
-/* Setting one level: the book's hot path (about 15 ns on a 5000-level
- * side, bench/bench_book.c). The search inside a block counts the keys
- * below the new one over the whole block (unused slots hold
- * RF__BOOK_NOKEY, which never counts): with AVX2 that is eight compares
- * of four keys and no branch. Without AVX2 it is a branch-free binary
- * search: baseline x86-64 (SSE2) has no 64-bit vector compare, and
- * emulating one costs more than the five dependent loads of the search. */
+/* Setting one level: the book's hot path (12-18 ns near the top of a
+ * 5000-level side, bench/bench_book.c). The search inside a block counts
+ * the keys below the new one over the whole block (unused slots hold
+ * RF__BOOK_NOKEY, which never counts): with AVX2 that is eight compares of
+ * four keys and no branch. Without AVX2 it is a branch-free binary search
+ * of six dependent loads: baseline x86-64 (SSE2) has no 64-bit vector
+ * compare, and the count with the compare emulated measured no faster
+ * (about 25 ns a top-of-book change, against 17-26 ns for this search and
+ * 11-16 ns with AVX2). */
 #include "book_internal.h"
 #include "cpu.h"
 #include "ringfeed/error.h"
@@ -79,26 +81,26 @@ static inline uint32_t lower_avx2(const int64_t *k, int64_t key)
     return (uint32_t)-_mm_cvtsi128_si64(h);
 }
 
-/* The same by counting the first keys <= key, four at a time: no chain of
- * dependent loads (a binary search over 200 blocks is eight), no branch
- * but the loop's. Reading up to three positions past n is fine: the caller
- * guarantees they exist and are above key. */
+/* The same, walking down from n in chunks of eight positions (updates
+ * thin out with depth, so most stop after a chunk or two; a deep one first
+ * strides 64 at a time) until a chunk
+ * starts at or below key, then counting that chunk's first keys <= key in
+ * two compares. A chunk reaching below position 0 reads the INT64_MIN
+ * padding, which counts as "<= key" and so cancels out. */
 static inline uint32_t dir_avx2(const int64_t *m, size_t n, int64_t key)
 {
-    __m256i v = _mm256_set1_epi64x(key), a = _mm256_setzero_si256(), b = _mm256_setzero_si256();
-    size_t j = 0;
-    for (; j + 8 <= n; j += 8) {
-        a = _mm256_add_epi64(a, _mm256_cmpgt_epi64(_mm256_loadu_si256((const __m256i *)(m + j)), v));
-        b = _mm256_add_epi64(b, _mm256_cmpgt_epi64(_mm256_loadu_si256((const __m256i *)(m + j + 4)), v));
-    }
-    for (; j < n; j += 4)
-        a = _mm256_add_epi64(a, _mm256_cmpgt_epi64(_mm256_loadu_si256((const __m256i *)(m + j)), v));
-    /* a + b is minus the number of first keys > key among the j read */
-    __m256i s = _mm256_add_epi64(a, b);
-    __m128i h = _mm_add_epi64(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+    _Static_assert(RF__BOOK_PAD >= 8, "a chunk may start 7 positions before min[0]");
+    int64_t j = (int64_t)n;
+    while (j > 64 && m[j - 64] > key) j -= 64; /* deep levels: big strides first */
+    while (j > 8 && m[j - 8] > key) j -= 8;
+    const int64_t *c = m + j - 8;
+    __m256i v = _mm256_set1_epi64x(key);
+    __m256i gt = _mm256_add_epi64(_mm256_cmpgt_epi64(_mm256_loadu_si256((const __m256i *)c), v),
+                                  _mm256_cmpgt_epi64(_mm256_loadu_si256((const __m256i *)(c + 4)), v));
+    __m128i h = _mm_add_epi64(_mm256_castsi256_si128(gt), _mm256_extracti128_si256(gt, 1));
     h = _mm_add_epi64(h, _mm_unpackhi_epi64(h, h));
-    size_t le = j + (size_t)_mm_cvtsi128_si64(h); /* first keys <= key */
-    return le ? (uint32_t)(le - 1) : 0;
+    int64_t q = j - 1 + _mm_cvtsi128_si64(h); /* j - 8 + (8 - above) - 1 */
+    return q < 0 ? 0 : (uint32_t)q;
 }
 
 #define RF__BOOK_SET(x) set_avx2##x

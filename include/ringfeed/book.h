@@ -10,8 +10,9 @@
  * Memory: everything is allocated by rf_book_create (about 32 bytes per
  * level of max_levels per side, see rf_book_info.memory_bytes); nothing is
  * allocated, and nothing grows, afterwards. Applying one level is a search
- * in a small sorted block and a shift of at most one block (about 16 ns on
- * a 5000-level book, bench/bench_book.c); the best level of each side is
+ * of a short directory and one small sorted block, and a shift within that
+ * block (12-18 ns near the top of a 5000-level book, more deep in it:
+ * bench/bench_book.c and bench/RESULTS.md); the best level of each side is
  * cached, so rf_book_best is a couple of loads.
  *
  * Never crossed: a book whose best bid is at or above its best ask is never
