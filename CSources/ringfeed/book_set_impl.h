@@ -48,5 +48,8 @@ static int RF__BOOK_SET(_public)(rf_book *book, int side, int64_t price_ticks, i
     if ((unsigned)side > 1) return RF_EINVAL;
     int e = rf__book_check_level(price_ticks, qty_lots);
     if (e) return e;
-    return rf__book_settle(book, RF__BOOK_SET()(book, side, book->side[side].sign * price_ticks, qty_lots));
+    /* The key from the side, not from the stored sign: a load and a
+     * multiply at the head of the search's dependency chain cost more. */
+    int64_t key = side == RF_BOOK_BID ? price_ticks : -price_ticks;
+    return rf__book_settle(book, RF__BOOK_SET()(book, side, key, qty_lots));
 }
