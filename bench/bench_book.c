@@ -1,14 +1,15 @@
 /* The order book (rf_book): applying one level to a 5000-level-per-side
  * book, timed one operation at a time (rdtsc between fences, the timer's
- * own cost subtracted) into a log-linear histogram with three significant
- * digits, HdrHistogram-style; then best bid/ask, a market order over 10
- * levels, top-N copies, the top-10 checksum, a 5000-level snapshot load,
- * and the memory of a book.
+ * own cost subtracted) and in batches of 16, each into a log-linear
+ * histogram with three significant digits, HdrHistogram-style, and the
+ * whole run without a timer; the cost by distance from the top; then best
+ * bid/ask, a market order over 10 levels, top-N copies, the top-10
+ * checksum, a 5000-level snapshot load, and the memory of a book.
  *
  * The update stream. A book of 5000 levels a side on a 0.0001 grid at
- * 8 decimals (a spot symbol near 0.35), filled at about 80% of the ticks
- * near the top and thinning out with depth, takes a pre-generated sequence
- * of rf_book_set calls whose distance from the best, in levels, follows
+ * 8 decimals (prices near 350), filled at about 80% of the ticks near the
+ * top thinning to 40% deep, takes a pre-generated sequence of
+ * rf_book_set calls whose distance from the best, in levels, follows
  * the recorded futures session (tests' BINANCE_FUTURES.ws.1.0 with its
  * snapshots: median 9 levels, 90% within 48, 99% within 212, 99.8% within
  * 1000): 54% within 10 levels, 36% in 10-50, 8% in 50-500, 2% in 500-5000.
