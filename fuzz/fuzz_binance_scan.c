@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "binance_internal.h" /* rf__bn_scan_general */
+#include "decimal_avx2.h"     /* rf__decimal_use_avx2 */
 #include "fuzz_common.h"
 #include "ringfeed/binance.h"
 #include "ringfeed/error.h"
@@ -199,6 +200,18 @@ static void scan_one(const uint8_t *data, size_t size)
     int r2 = rf__bn_scan_general(m2, size, l2, LEVEL_CAP, &e2);
     REQUIRE(r1 == r2);
     if (r1 == 0) REQUIRE(same_event(&e1, m1, l1, &e2, m2, l2));
+
+    /* On an AVX2 CPU the first scan took the AVX2 copy of the fast path;
+     * the portable copy (other CPUs) must read the same. */
+    static int avx2 = -1;
+    if (avx2 < 0) avx2 = rf__decimal_use_avx2(1);
+    if (avx2) {
+        rf__decimal_use_avx2(0);
+        r2 = rf_bn_scan(m2, size, l2, LEVEL_CAP, &e2);
+        rf__decimal_use_avx2(1);
+        REQUIRE(r1 == r2);
+        if (r1 == 0) REQUIRE(same_event(&e1, m1, l1, &e2, m2, l2));
+    }
 
     /* Without room for levels, a level list can only fail sooner, with
      * RF_ENOSPC; nothing else changes. */

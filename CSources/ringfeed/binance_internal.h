@@ -55,11 +55,18 @@ typedef struct rf__bn_scan {
 } rf__bn_scan;
 
 /* The fast path (binance_fast.c): reads the object at p when it has the
- * exact layout Binance sends, into *out (already initialised), and returns
- * the position past it; NULL means "take the general path". base is the
+ * exact layout Binance sends, into *out (it sets the header and the union
+ * member of the event's kind, and leaves the rest of the union as it was),
+ * and returns the position past it; NULL means "take the general path". base is the
  * start of the message (bytes before p may be read, never before base). */
 const uint8_t *rf__bn_fast(const uint8_t *base, const uint8_t *p, const uint8_t *end,
                           rf_bn_level *levels, size_t level_cap, rf_bn_event *out);
+
+/* A depth level list [["price","qty"],...] as the fast path takes it, p at
+ * its '[', into lv up to lv_end (binance_levels.c): the position past its
+ * ']' and the number of levels, or NULL ("take the general path"). */
+const uint8_t *rf__bn_levels_portable(const uint8_t *base, const uint8_t *p, const uint8_t *end, rf_bn_level *lv,
+                                      rf_bn_level *lv_end, size_t *count);
 
 /* The general path alone: rf_bn_scan without the fast path, for tests that
  * prove the two agree. */

@@ -390,10 +390,9 @@ int rf__bn_scan_general(const uint8_t *msg, size_t len, rf_bn_level *levels, siz
 int rf_bn_scan(const uint8_t *msg, size_t len, rf_bn_level *levels, size_t level_cap,
                rf_bn_event *out)
 {
-    if (msg && (levels || !level_cap)) {
-        event_init(out);
-        if (rf__bn_fast(msg, msg, msg + len, levels, level_cap, out) == msg + len) return 0;
-    }
+    /* The fast path initialises what it fills; the general one all of *out. */
+    if (msg && (levels || !level_cap) && rf__bn_fast(msg, msg, msg + len, levels, level_cap, out) == msg + len)
+        return 0;
     return rf__bn_scan_general(msg, len, levels, level_cap, out);
 }
 

@@ -22,11 +22,13 @@
 #include "ringfeed/error.h"
 
 #if RF__DEC_AVX2
-/* Byte i of the control takes source byte i (after the point) or i - 1 (up
- * to the point); a source before the first digit, or before byte 0, gives
- * zero (the top bit set). j = 15, a point in the last byte, is no valid
- * text: that row stands for "no point" (no byte moves), which saves the
- * callers a case. */
+/* For a text of len bytes right-aligned in 16 (its first byte at
+ * s = 16 - len) with its point at j = 15 - scale: byte i of the control
+ * takes source byte i (after the point) or i - 1 (up to the point); a
+ * source before the text, or before byte 0, gives zero (the top bit set).
+ * Scale 0 stands for "no point" (j = 15, where no valid point can be), so
+ * that row moves no byte, which saves the callers a case. Row 0 (no text)
+ * is all zeros. */
 #define RF__SRC(s, j, i) ((j) >= 15 || (i) > (j) ? (i) : (i) - 1)
 #define RF__CTL(s, j, i) (uint8_t)(RF__SRC(s, j, i) < (s) ? 0x80 : RF__SRC(s, j, i))
 #define RF__ROW(s, j)                                                                              \
@@ -34,19 +36,65 @@
      RF__CTL(s, j, 5), RF__CTL(s, j, 6), RF__CTL(s, j, 7), RF__CTL(s, j, 8), RF__CTL(s, j, 9),       \
      RF__CTL(s, j, 10), RF__CTL(s, j, 11), RF__CTL(s, j, 12), RF__CTL(s, j, 13), RF__CTL(s, j, 14), \
      RF__CTL(s, j, 15)}
-#define RF__PLANE(s)                                                                               \
-    {RF__ROW(s, 0), RF__ROW(s, 1), RF__ROW(s, 2), RF__ROW(s, 3), RF__ROW(s, 4), RF__ROW(s, 5),     \
-     RF__ROW(s, 6), RF__ROW(s, 7), RF__ROW(s, 8), RF__ROW(s, 9), RF__ROW(s, 10), RF__ROW(s, 11),   \
-     RF__ROW(s, 12), RF__ROW(s, 13), RF__ROW(s, 14), RF__ROW(s, 15)}
-const uint8_t rf__dec_shuf[16][16][16] __attribute__((aligned(64))) = {
+#define RF__PLANE(len)                                                                             \
+    {RF__ROW(16 - (len), 15), RF__ROW(16 - (len), 14), RF__ROW(16 - (len), 13),                   \
+     RF__ROW(16 - (len), 12), RF__ROW(16 - (len), 11), RF__ROW(16 - (len), 10),                   \
+     RF__ROW(16 - (len), 9), RF__ROW(16 - (len), 8), RF__ROW(16 - (len), 7),                       \
+     RF__ROW(16 - (len), 6), RF__ROW(16 - (len), 5), RF__ROW(16 - (len), 4),                       \
+     RF__ROW(16 - (len), 3), RF__ROW(16 - (len), 2), RF__ROW(16 - (len), 1),                       \
+     RF__ROW(16 - (len), 0)}
+const uint8_t rf__dec_ctl[17][16][16] __attribute__((aligned(64), visibility("hidden"))) = {
     RF__PLANE(0), RF__PLANE(1), RF__PLANE(2), RF__PLANE(3), RF__PLANE(4), RF__PLANE(5),
     RF__PLANE(6), RF__PLANE(7), RF__PLANE(8), RF__PLANE(9), RF__PLANE(10), RF__PLANE(11),
-    RF__PLANE(12), RF__PLANE(13), RF__PLANE(14), RF__PLANE(15),
+    RF__PLANE(12), RF__PLANE(13), RF__PLANE(14), RF__PLANE(15), RF__PLANE(16),
 };
 #undef RF__SRC
 #undef RF__CTL
 #undef RF__ROW
 #undef RF__PLANE
+
+#define RF__DC(n, i) (uint8_t)((i) >= 16 - (n) ? (i) - (16 - (n)) : 0x80)
+#define RF__DROW(n)                                                                                \
+    {RF__DC(n, 0), RF__DC(n, 1), RF__DC(n, 2), RF__DC(n, 3), RF__DC(n, 4), RF__DC(n, 5),             \
+     RF__DC(n, 6), RF__DC(n, 7), RF__DC(n, 8), RF__DC(n, 9), RF__DC(n, 10), RF__DC(n, 11),           \
+     RF__DC(n, 12), RF__DC(n, 13), RF__DC(n, 14), RF__DC(n, 15)}
+const uint8_t rf__digits_ctl[17][16] __attribute__((aligned(16), visibility("hidden"))) = {
+    RF__DROW(0), RF__DROW(1), RF__DROW(2), RF__DROW(3), RF__DROW(4), RF__DROW(5),
+    RF__DROW(6), RF__DROW(7), RF__DROW(8), RF__DROW(9), RF__DROW(10), RF__DROW(11),
+    RF__DROW(12), RF__DROW(13), RF__DROW(14), RF__DROW(15), RF__DROW(16),
+};
+#undef RF__DC
+#undef RF__DROW
+
+/* For an unsigned text of len bytes at the start of a vector, with `scale`
+ * digits after its point (0: none, the point then at len - 1 - scale):
+ * its m digits (len, or len - 1 with a point) right-aligned, the point
+ * squeezed out, the rest zero. */
+#define RF__LM(len, sc) ((sc) ? (len) - 1 : (len))
+#define RF__LR(len, sc, i) ((i) - (16 - RF__LM(len, sc)))
+#define RF__LSRC(len, sc, i) ((sc) && RF__LR(len, sc, i) >= (len) - 1 - (sc) ? RF__LR(len, sc, i) + 1 : RF__LR(len, sc, i))
+#define RF__LC(len, sc, i) (uint8_t)((i) >= 16 - RF__LM(len, sc) ? RF__LSRC(len, sc, i) : 0x80)
+#define RF__LROW(len, sc)                                                                          \
+    {RF__LC(len, sc, 0), RF__LC(len, sc, 1), RF__LC(len, sc, 2), RF__LC(len, sc, 3),                 \
+     RF__LC(len, sc, 4), RF__LC(len, sc, 5), RF__LC(len, sc, 6), RF__LC(len, sc, 7),                 \
+     RF__LC(len, sc, 8), RF__LC(len, sc, 9), RF__LC(len, sc, 10), RF__LC(len, sc, 11),               \
+     RF__LC(len, sc, 12), RF__LC(len, sc, 13), RF__LC(len, sc, 14), RF__LC(len, sc, 15)}
+#define RF__LPLANE(len)                                                                            \
+    {RF__LROW(len, 0), RF__LROW(len, 1), RF__LROW(len, 2), RF__LROW(len, 3), RF__LROW(len, 4),       \
+     RF__LROW(len, 5), RF__LROW(len, 6), RF__LROW(len, 7), RF__LROW(len, 8), RF__LROW(len, 9),       \
+     RF__LROW(len, 10), RF__LROW(len, 11), RF__LROW(len, 12), RF__LROW(len, 13), RF__LROW(len, 14), \
+     RF__LROW(len, 15)}
+const uint8_t rf__dec_left_ctl[17][16][16] __attribute__((aligned(64), visibility("hidden"))) = {
+    RF__LPLANE(0), RF__LPLANE(1), RF__LPLANE(2), RF__LPLANE(3), RF__LPLANE(4), RF__LPLANE(5),
+    RF__LPLANE(6), RF__LPLANE(7), RF__LPLANE(8), RF__LPLANE(9), RF__LPLANE(10), RF__LPLANE(11),
+    RF__LPLANE(12), RF__LPLANE(13), RF__LPLANE(14), RF__LPLANE(15), RF__LPLANE(16),
+};
+#undef RF__LM
+#undef RF__LR
+#undef RF__LSRC
+#undef RF__LC
+#undef RF__LROW
+#undef RF__LPLANE
 
 _Atomic int rf__decimal_avx2;
 
@@ -148,17 +196,30 @@ __attribute__((noinline)) static int parse_general(const char *s, size_t n, rf_d
  * they are loaded in one go: the bytes before the string cannot fault (a
  * page is mapped whole) and pshufb zeroes them. Hence no address
  * sanitising here: reading them is deliberate. */
+/* A string that ends within 15 bytes of a page start: loaded piecewise. */
+__attribute__((noinline, cold)) RF__AVX2_TARGET static int parse_avx2_page_start(const char *s, size_t n,
+                                                                                  rf_decimal *out)
+{
+    if (rf__dec16_avx2(rf__dec16_load(s, (unsigned)n), (unsigned)n, (uint8_t)s[0] == '-', out) == 0) return 0;
+    return parse_general(s, n, out);
+}
+
 __attribute__((noinline)) RF__AVX2_TARGET __attribute__((no_sanitize("address"))) static int
 parse_avx2(const char *s, size_t n, rf_decimal *out)
 {
-    if (n - 1 < 16) {
-        __m128i v;
-        if (((uintptr_t)(s + n - 1) & 4095) >= 15)
-            v = _mm_loadu_si128((const __m128i *)(const void *)(s + n - 16));
-        else
-            v = rf__dec16_load(s, (unsigned)n);
-        if (rf__dec16_avx2(v, (unsigned)n, s[0] == '-', out) == 0) return 0;
+    if (__builtin_expect(n - 1 >= 16, 0)) return parse_general(s, n, out);
+    /* An unsigned text whose 16 bytes from its start share its page: one
+     * load from the start (the bytes after the text are not looked at). */
+    if (__builtin_expect((uint8_t)s[0] != '-' && ((uintptr_t)s & 4095) <= 4080, 1)) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)s);
+        if (__builtin_expect(rf__dec16_left_avx2(v, _mm_sub_epi8(v, _mm_set1_epi8('0')), (unsigned)n, out) == 0, 1))
+            return 0;
+        return parse_general(s, n, out);
     }
+    /* A minus, or near a page end: the 16 bytes that end with the text. */
+    if (((uintptr_t)(s + n - 1) & 4095) < 15) return parse_avx2_page_start(s, n, out);
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + n - 16));
+    if (rf__dec16_avx2(v, (unsigned)n, (uint8_t)s[0] == '-', out) == 0) return 0;
     return parse_general(s, n, out);
 }
 #endif

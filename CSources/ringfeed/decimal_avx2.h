@@ -35,17 +35,31 @@ extern _Atomic int rf__decimal_avx2;
  * (0); returns whether the AVX2 paths are now in use. For tests. */
 int rf__decimal_use_avx2(int on);
 
-/* rf__dec_shuf[start][j]: the pshufb control for a text right-aligned in 16
- * bytes whose first digit is at `start` and point at j (15: none, as a
- * point there is never valid). Bytes after the point stay, those up to it
- * take their left neighbour's byte, and every byte whose source lies
- * before `start` becomes zero. */
-extern const uint8_t rf__dec_shuf[16][16][16];
+/* rf__dec_ctl[len][scale]: the pshufb control for an unsigned text of len
+ * bytes (1-16) right-aligned in 16, with `scale` digits after its point
+ * (0: no point). Bytes after the point stay, those up to it take their
+ * left neighbour's byte, and every byte whose source lies before the text
+ * becomes zero. Hidden, so that code addresses it directly. */
+extern const uint8_t rf__dec_ctl[17][16][16] __attribute__((visibility("hidden")));
 
-static inline RF__AVX2_TARGET __attribute__((always_inline)) __m128i rf__dec_shuf_at(unsigned start, unsigned j)
+static inline RF__AVX2_TARGET __attribute__((always_inline)) __m128i rf__dec_ctl_at(unsigned len, unsigned scale)
 {
-    return _mm_loadu_si128((const __m128i *)(const void *)rf__dec_shuf[start][j]);
+    /* One flat offset: len << 8 | scale << 4. */
+    return _mm_loadu_si128((const __m128i *)(const void *)(&rf__dec_ctl[0][0][0] + (len << 8) + (scale << 4)));
 }
+
+/* rf__digits_ctl[n]: the pshufb control that moves n digits (0-16) from
+ * the start of a vector to its end, zeroing the rest. */
+extern const uint8_t rf__digits_ctl[17][16] __attribute__((visibility("hidden")));
+
+static inline RF__AVX2_TARGET __attribute__((always_inline)) __m128i rf__digits_ctl_at(unsigned n)
+{
+    return _mm_loadu_si128((const __m128i *)(const void *)rf__digits_ctl[n]);
+}
+
+/* rf__dec_left_ctl[len][scale]: the same for a text at the start of the
+ * vector instead of its end (rf__dec16_left_avx2). */
+extern const uint8_t rf__dec_left_ctl[17][16][16] __attribute__((visibility("hidden")));
 
 /* The value of the 16 digit values of each 128-bit lane (0-9, most
  * significant first), in the low 64 bits of the lane. */
@@ -69,38 +83,61 @@ static inline RF__AVX2_TARGET __attribute__((always_inline)) uint64_t rf__dec_fo
 
 /* rf__dec16 with AVX2: v holds the n-byte text (1 <= n <= 16) in its top n
  * bytes, neg says whether its first byte is '-'. */
-static inline RF__AVX2_TARGET __attribute__((always_inline)) int rf__dec16_avx2(__m128i v, unsigned n, int neg,
+static inline RF__AVX2_TARGET __attribute__((always_inline)) int rf__dec16_avx2(__m128i v, unsigned n, unsigned neg,
                                                                                 rf_decimal *out)
 {
     const __m128i nine = _mm_set1_epi8(9);
     __m128i d = _mm_sub_epi8(v, _mm_set1_epi8('0'));
     unsigned digits = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_max_epu8(d, nine), nine));
     unsigned dots = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('.')));
-    unsigned first = 16 - n, start = first + (neg != 0);
-    unsigned live = dots >> first << first, point = live & (0u - live); /* the first point's bit, or 0 */
-    unsigned j = (unsigned)__builtin_ctz(live | 0x8000u);                /* its index, or 15 */
-    /* The text's bytes must be digits exactly from `start` on, but for the
-     * first point (a second point, a minus past the first byte or any
-     * other byte breaks that); the point needs a digit before it (not at
-     * `start`) and after it (not last); and a lone minus is no number. */
-    unsigned want = ((0xFFFFu << start) & 0xFFFFu) ^ point;
-    if (((digits ^ want) >> first) | ((point >> start) & 1) | (point >> 15) | (start >> 4)) return -1;
-    uint64_t value = rf__dec_fold1(_mm_shuffle_epi8(d, rf__dec_shuf_at(start, j)));
-    out->mantissa = neg ? -(int64_t)value : (int64_t)value;
-    out->scale = (uint8_t)(15 - j);
+    unsigned start = 16 - n + neg; /* the first digit */
+    /* From `start` on, every byte is a digit but for at most one point;
+     * the first and the last byte are digits (so a point has a digit on
+     * each side, and a lone minus, start 16, is refused: bit 16 is never
+     * a digit). A second point, a minus past the first byte or any other
+     * byte is refused. */
+    unsigned odd = (digits ^ 0xFFFFu) & (0xFFFFu << start);
+    unsigned ends = 1u << start | 0x8000u;
+    if ((odd & (odd - 1)) | (odd & ~dots) | (ends & ~digits)) return -1;
+    unsigned scale = 15 - (unsigned)__builtin_ctz(odd | 0x8000u); /* from the point's index (15: none) */
+    uint64_t value = rf__dec_fold1(_mm_shuffle_epi8(d, rf__dec_ctl_at(16 - start, scale)));
+    out->mantissa = (int64_t)((value ^ (0 - (uint64_t)neg)) + neg);
+    out->scale = (uint8_t)scale;
+    return 0;
+}
+
+/* rf__dec16_avx2 for an unsigned text of n bytes (1-16) at the start of v,
+ * d being v - '0': the caller has both from finding the text's end, so no
+ * second load is needed. Accepts and refuses what rf__dec16_avx2 does for
+ * a text without a minus. */
+static inline RF__AVX2_TARGET __attribute__((always_inline)) int rf__dec16_left_avx2(__m128i v, __m128i d,
+                                                                                     unsigned n, rf_decimal *out)
+{
+    const __m128i nine = _mm_set1_epi8(9);
+    unsigned digits = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_max_epu8(d, nine), nine));
+    unsigned dots = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('.')));
+    /* Digits but for at most one point, with a digit of the text on either
+     * side (what follows the text does not count). */
+    unsigned odd = _bzhi_u32(~digits, n), own = _bzhi_u32(digits, n);
+    if (!n || _blsr_u32(odd) | (odd & ~(dots & own << 1 & own >> 1))) return -1;
+    unsigned scale = n - 1 - _tzcnt_u32(odd | 1u << (n - 1));
+    out->mantissa = (int64_t)rf__dec_fold1(_mm_shuffle_epi8(
+        d, _mm_loadu_si128((const __m128i *)(const void *)(&rf__dec_left_ctl[0][0][0] + (n << 8) + (scale << 4)))));
+    out->scale = (uint8_t)scale;
     return 0;
 }
 
 /* Two texts already validated by the caller, as plain unsigned
- * digits(.digits)?: a in the top of the low lane of v with its first digit
- * at sa and point at ja (15: none), b likewise in the high lane. Returns
- * their values in the low 64 bits of each lane. */
-static inline RF__AVX2_TARGET __attribute__((always_inline)) __m256i rf__dec16x2_avx2(__m256i v, unsigned sa,
-                                                                                      unsigned ja, unsigned sb,
-                                                                                      unsigned jb)
+ * digits(.digits)?: a (la bytes, scale sa) in the top of the low lane of v,
+ * b (lb bytes, scale sb) in the top of the high lane. Returns their values
+ * in the low 64 bits of each lane. */
+static inline RF__AVX2_TARGET __attribute__((always_inline)) __m256i rf__dec16x2_avx2(__m256i v, unsigned la,
+                                                                                      unsigned sa, unsigned lb,
+                                                                                      unsigned sb)
 {
-    __m256i ctl = _mm256_loadu2_m128i((const __m128i *)(const void *)rf__dec_shuf[sb][jb],
-                                      (const __m128i *)(const void *)rf__dec_shuf[sa][ja]);
+    const uint8_t *t = &rf__dec_ctl[0][0][0];
+    __m256i ctl = _mm256_loadu2_m128i((const __m128i *)(const void *)(t + (lb << 8) + (sb << 4)),
+                                      (const __m128i *)(const void *)(t + (la << 8) + (sa << 4)));
     return rf__dec_fold2(_mm256_shuffle_epi8(_mm256_sub_epi8(v, _mm256_set1_epi8('0')), ctl));
 }
 #else

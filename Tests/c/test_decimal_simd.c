@@ -87,7 +87,8 @@ int main(void)
     if (!has_avx2) printf("(no AVX2 on this CPU: only the portable paths run)\n");
 
     /* Strings at every offset from a page start (where the AVX2 parser may
-     * not read before the string) and well inside a page. */
+     * not read before the string), well inside a page, and at its end
+     * (where it may not read after it). */
     char *page = aligned_alloc(4096, 8192);
     CHECK(page != NULL);
     if (!page) TEST_DONE("decimal_simd");
@@ -95,7 +96,10 @@ int main(void)
     for (int k = 0; k < 300000; k++) {
         char w[32];
         size_t n = gen(w);
-        size_t at = k % 2 ? 4096 + (size_t)next(24) : 2048 + (size_t)next(64);
+        /* just after a page start, inside a page, and ending at most two
+         * bytes before a page end */
+        size_t at = k % 3 == 0 ? 4096 + (size_t)next(24) : k % 3 == 1 ? 2048 + (size_t)next(64)
+                                                                     : 8192 - n - (size_t)next(3);
         memcpy(page + at, w, n);
         parse_both(page + at, n);
         CHECK_BAIL();

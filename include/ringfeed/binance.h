@@ -175,7 +175,8 @@ typedef struct rf_bn_event {
  * in any order; for a duplicated key the first one counts. Returns 0,
  * RF_EJSON, RF_EDECIMAL, RF_EOVERFLOW, RF_EMISSING, RF_ETYPE, RF_ENOSPC when a
  * depth message has more levels than level_cap, or RF_EINVAL for a NULL msg
- * or levels with a non-zero length or capacity. */
+ * or levels with a non-zero length or capacity. Only the union member of
+ * the event's type is defined afterwards. */
 int rf_bn_scan(const uint8_t *msg, size_t len, rf_bn_level *levels, size_t level_cap,
                rf_bn_event *out);
 
