@@ -166,7 +166,8 @@ fuzz-replay: $(FUZZERS)
 # ---- benchmarks ------------------------------------------------------------
 
 # The ingest benchmarks count the receiving thread's allocations by wrapping malloc.
-$(BUILD)/bench/bench_ingest $(BUILD)/bench/bench_tls_ingest: BENCH_LDFLAGS := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc
+$(BUILD)/bench/bench_ingest $(BUILD)/bench/bench_tls_ingest $(BUILD)/bench/bench_e2e: BENCH_LDFLAGS := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc
+$(BUILD)/bench/bench_e2e: bench/depth_tape.h
 
 $(BUILD)/bench/%: bench/%.c bench/bench.h bench/tape.h $(LIB)
 	@mkdir -p $(@D)
