@@ -20,9 +20,12 @@
  * wrapped at link time), and peak RSS (VmHWM; this process never holds the
  * tape). The server reports its CPU per run through a pipe.
  *
- * Usage: bench_e2e [--messages N | --full] [--runs R] [--seed S] [--url ws://HOST:PORT]
+ * Usage: bench_e2e [--messages N | --full] [--runs R] [--seed S] [--url ws://HOST:PORT] [--tape-crc]
  *   default 200,000 messages, 3 runs; --full: 1,000,000 messages, 5 runs;
- *   RF_E2E_MESSAGES=N in the environment does what --messages does. */
+ *   RF_E2E_MESSAGES=N in the environment does what --messages does.
+ *   --tape-crc prints the CRC-32 of the tape's payloads, back to back, and of
+ *   the four starting snapshots, and exits (the Swift port's tests compare
+ *   against them). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -37,6 +40,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "depth_tape.h"
 #include "ringfeed/ringfeed.h"
@@ -209,14 +213,20 @@ static struct sym *client_symbol(struct client *cl, rf_str s)
     return NULL;
 }
 
-static int same_price(const struct sym *s, int64_t ticks, rf_decimal d)
+/* The books use the scales of the exchange's texts (8 and 8 on spot, as
+ * rf_book_config advises), so a decimal goes in without rescaling. */
+#define BOOK_SCALE 8
+
+static int same_value(int64_t book_units, rf_decimal d)
 {
-    return rf_decimal_cmp((rf_decimal){.mantissa = ticks, .scale = RF_TAPE_PRICE_DP}, d) == 0;
+    return rf_decimal_cmp((rf_decimal){.mantissa = book_units, .scale = BOOK_SCALE}, d) == 0;
 }
 
 static void on_message(rf_ws_conn *c, void *ctx, unsigned op, const uint8_t *d, size_t n)
 {
     struct client *cl = ctx;
+    if (cl->received >= cl->target)
+        return; /* the rest of a longer tape (--url with a longer --tape): not ours to apply */
     if (cl->received == 0) {
         cl->t_first = now_ns(CLOCK_MONOTONIC);
         cl->cpu_first = now_ns(CLOCK_THREAD_CPUTIME_ID);
@@ -252,12 +262,10 @@ static void on_message(rf_ws_conn *c, void *ctx, unsigned op, const uint8_t *d, 
         /* The exchange's best levels at that update id must be ours. */
         const rf_bn_book_ticker *t = &ev.u.book_ticker;
         rf_book_level bid, ask;
-        const rf_tape_symbol *spec = &rf_tape_symbols[s - cl->sym];
         if (rf_book_best(s->book, RF_BOOK_BID, &bid) < 0 || rf_book_best(s->book, RF_BOOK_ASK, &ask) < 0 ||
-            t->update_id != rf_book_last_update_id(s->book) || !same_price(s, bid.price, t->bid_price) ||
-            !same_price(s, ask.price, t->ask_price) ||
-            rf_decimal_cmp((rf_decimal){.mantissa = bid.qty, .scale = (uint8_t)spec->qty_dp}, t->bid_quantity) != 0 ||
-            rf_decimal_cmp((rf_decimal){.mantissa = ask.qty, .scale = (uint8_t)spec->qty_dp}, t->ask_quantity) != 0)
+            t->update_id != rf_book_last_update_id(s->book) || !same_value(bid.price, t->bid_price) ||
+            !same_value(ask.price, t->ask_price) || !same_value(bid.qty, t->bid_quantity) ||
+            !same_value(ask.qty, t->ask_quantity))
             client_fail(cl, "bookTicker differs from the book", 0);
         s->tickers++;
     } else {
@@ -376,6 +384,8 @@ static int verify(const struct client *cl, const rf_tape_gen *g, char *why, size
                          rf_book_depth(have->book, side), depth);
                 return 1;
             }
+            int64_t price_unit = rf_tape_pow10(BOOK_SCALE - RF_TAPE_PRICE_DP);
+            int64_t qty_unit = rf_tape_pow10(BOOK_SCALE - rf_tape_symbols[s].qty_dp);
             rf_book_iter it;
             rf_book_iter_init(&it, have->book, side);
             int32_t i = side ? want->best_ask : want->best_bid;
@@ -383,7 +393,8 @@ static int verify(const struct client *cl, const rf_tape_gen *g, char *why, size
                 if (want->qty[i] == 0)
                     continue;
                 rf_book_level lv;
-                if (!rf_book_iter_next(&it, &lv) || lv.price != want->base + i || lv.qty != want->qty[i]) {
+                if (!rf_book_iter_next(&it, &lv) || lv.price != (want->base + i) * price_unit ||
+                    lv.qty != want->qty[i] * qty_unit) {
                     snprintf(why, cap, "%s: %s level %d differs", name, side ? "ask" : "bid", k);
                     return 1;
                 }
@@ -416,7 +427,7 @@ static int run_once(const char *ws_base, const char *http_base, char *const *sna
         return 1;
     }
     for (int i = 0; i < RF_TAPE_SYMBOLS; i++) {
-        rf_book_config bc = {.price_scale = RF_TAPE_PRICE_DP, .qty_scale = (uint8_t)rf_tape_symbols[i].qty_dp};
+        rf_book_config bc = {.price_scale = BOOK_SCALE, .qty_scale = BOOK_SCALE};
         if ((rc = rf_book_create(&cl.sym[i].book, &bc)) != 0) {
             fprintf(stderr, "bench_e2e: book: %s\n", rf_strerror(rc));
             return 1;
@@ -488,6 +499,7 @@ int main(int argc, char **argv)
     int runs = 3;
     uint64_t seed = 1;
     const char *url = NULL;
+    int tape_crc = 0;
     const char *env = getenv("RF_E2E_MESSAGES");
     if (env != NULL && *env != 0)
         messages = atol(env);
@@ -504,8 +516,11 @@ int main(int argc, char **argv)
             seed = strtoull(v, NULL, 10), i++;
         } else if (strcmp(a, "--url") == 0 && v != NULL) {
             url = v, i++;
+        } else if (strcmp(a, "--tape-crc") == 0) {
+            tape_crc = 1;
         } else {
-            fprintf(stderr, "usage: bench_e2e [--messages N | --full] [--runs R] [--seed S] [--url ws://HOST:PORT]\n");
+            fprintf(stderr, "usage: bench_e2e [--messages N | --full] [--runs R] [--seed S] [--url ws://HOST:PORT] "
+                            "[--tape-crc]\n");
             return 2;
         }
     }
@@ -526,9 +541,23 @@ int main(int argc, char **argv)
     }
     uint64_t frame_bytes = 0, kinds_diff = 0, kinds_trade = 0, kinds_ticker = 0, levels = 0;
     char scratch[RF_TAPE_MAX_MESSAGE];
-    for (long i = 0; i < messages; i++)
-        frame_bytes += frame_header_len(rf_tape_next(&gen, scratch));
+    uLong crc = crc32(0, Z_NULL, 0);
+    for (long i = 0; i < messages; i++) {
+        size_t n = rf_tape_next(&gen, scratch);
+        frame_bytes += frame_header_len(n);
+        if (tape_crc)
+            crc = crc32(crc, (const Bytef *)scratch, (uInt)n);
+    }
     frame_bytes += gen.bytes;
+    if (tape_crc) {
+        uLong snap_crc = crc32(0, Z_NULL, 0);
+        for (int i = 0; i < RF_TAPE_SYMBOLS; i++)
+            snap_crc = crc32(snap_crc, (const Bytef *)snapshot[i], (uInt)snapshot_len[i]);
+        printf("tape: %ld messages, seed %llu, %llu payload bytes, CRC-32 0x%08lx; snapshots CRC-32 0x%08lx\n",
+               messages, (unsigned long long)seed, (unsigned long long)gen.bytes, (unsigned long)crc,
+               (unsigned long)snap_crc);
+        return 0;
+    }
     for (int i = 0; i < RF_TAPE_SYMBOLS; i++) {
         kinds_diff += gen.book[i].diffs;
         kinds_trade += gen.book[i].trades;

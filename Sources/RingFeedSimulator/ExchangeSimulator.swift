@@ -302,6 +302,12 @@ public final class ExchangeSimulator: @unchecked Sendable {
         stats.acceptedConnections += 1
         for s in c.subscriptions.add(r.streams) { subscribers[s, default: []].append(c) }
         for f in configuration.faultsOnConnect { apply(f, to: .connection(c.id)) }
+        if let tape = source as? TapeMarket {
+            tape.startSending(to: c, on: loop) { [weak self] messages, bytes in
+                self?.stats.messagesSent += messages
+                self?.stats.bytesSent += bytes
+            }
+        }
     }
 
     private func closed(_ ws: WebSocketServerConnection) {

@@ -73,6 +73,9 @@ struct Simulate: AsyncParsableCommand {
     @Flag(help: "Free-running: advance simulated time as fast as the loop goes (throughput tests).")
     var blast = false
 
+    @Option(help: "Serve a pre-encoded tape of this many messages instead (seeded by --seed; BTCUSDT, ETHUSDT, SOLUSDT, BNBUSDT; 70% depth diffs, 25% aggTrade, 5% bookTicker): every connection gets all of it as fast as the socket takes it, and /api/v3/depth answers with the snapshots it starts from (what bench_e2e --url measures).")
+    var tape: Int?
+
     @Option(help: "Serve TLS with this PEM certificate chain (needs --key).")
     var cert: String?
 
@@ -125,6 +128,7 @@ struct Simulate: AsyncParsableCommand {
         }
         if let duration, duration <= 0 { throw ValidationError("--duration must be positive") }
         if snapshots != nil && replay == nil { throw ValidationError("--snapshots goes with --replay") }
+        if let tape, tape < 1 || replay != nil || futures { throw ValidationError("--tape takes a positive count, and not --replay or --futures") }
         if let f = fault.first(where: { SimulatorFault($0) == nil }) {
             throw ValidationError("--fault '\(f)': expected drop:N, stall, gap:[SYMBOL:]N, malformed, oversized[:BYTES], utf8 or shutdown[:S]")
         }
@@ -156,7 +160,16 @@ struct Simulate: AsyncParsableCommand {
             }
         }
         let market: any MarketSource
-        if let replay {
+        var origin = replay.map { "replay of \($0)" } ?? "seed \(seed)"
+        if let tape {
+            let started = ContinuousClock.now
+            let t = BlastTape(messages: tape, seed: seed)
+            let took = ContinuousClock.now - started
+            origin = "tape of \(tape) messages (seed \(seed)), \(t.frames.count) bytes of frames, "
+                + String(format: "%.1f bytes a message, encoded in %.2f s", Double(t.payloadBytes) / Double(tape),
+                         Double(took.components.seconds) + Double(took.components.attoseconds) / 1e18)
+            market = TapeMarket(tape: t)
+        } else if let replay {
             do {
                 // Recorded pace; --speed and --blast scale the simulator's clock instead.
                 // The replay starts when a client first watches one of its streams.
@@ -170,7 +183,6 @@ struct Simulate: AsyncParsableCommand {
         }
         let futures = market.venue == .usdmFutures
         let served = market.symbols.joined(separator: ",")
-        let origin = replay.map { "replay of \($0)" } ?? "seed \(seed)"
         let sim: ExchangeSimulator
         do {
             sim = try await ExchangeSimulator.start(source: market, configuration: config)
