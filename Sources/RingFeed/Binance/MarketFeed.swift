@@ -94,7 +94,10 @@ public final class MarketFeed: @unchecked Sendable {
             p.withMemoryRebound(to: CChar.self) { rf_bn_stream_kind($0.baseAddress, $0.count) }
         }
     }
-    private var ended = false
+    private(set) var ended = false
+    /// Order books fed from this connection's depth streams (loop thread;
+    /// see Book/MarketFeed+OrderBook.swift).
+    let books = BookRouter()
     private let messageCount = Atomic<Int>(0)
     private let eventCount = Atomic<Int>(0)
     private let errorCount = Atomic<Int>(0)
@@ -283,6 +286,7 @@ public final class MarketFeed: @unchecked Sendable {
     private func connectionEnded() {
         guard !ended else { return }
         ended = true
+        books.connectionEnded()
         let waiting = pending
         pending = [:]
         for (_, p) in waiting { p.continuation.resume(throwing: ControlError.connectionClosed) }
@@ -332,6 +336,10 @@ public final class MarketFeed: @unchecked Sendable {
 
     @inline(__always)
     private func handOut(_ ev: UnsafePointer<rf_bn_event>) {
+        // A depth event a book keeps is the book's (and still the handler's).
+        if !books.isEmpty, ev.pointee.type == Int32(RF_BN_DEPTH_UPDATE.rawValue), books.route(ev), handler == nil {
+            return
+        }
         let view = MarketEventView(ev)
         if let handler {
             handler(view)

@@ -1,0 +1,136 @@
+import CRingFeed
+
+/// A request-weight budget over a rolling window, shared by every book of a
+/// process so that a hundred books resyncing at once never push the IP past
+/// the exchange's limit (Binance bans an IP that keeps ignoring 429s: 418).
+///
+/// A request asks for its weight with `acquire` and waits until the weight
+/// granted in the last `window` plus its own fits in `limit`: the budget is
+/// never exceeded, it is waited for. A 429 or 418 answer stops every request
+/// of the budget for the Retry-After the exchange named (`backOff`).
+///
+/// Binance counts weight per IP per minute: spot 6000
+/// (https://developers.binance.com/docs/binance-spot-api-docs/rest-api/limits),
+/// USD-M futures 2400 (https://developers.binance.com/docs/derivatives/usds-margined-futures/general-info).
+/// A rolling window is at least as strict as the exchange's fixed minute.
+public final class WeightBudget: @unchecked Sendable {
+    // @unchecked: every mutable field is read and written with `lock` held.
+
+    /// The budget every spot book of the process shares by default: 6000 per minute.
+    public static let spot = WeightBudget(limit: 6000, window: .seconds(60))
+    /// The budget every USD-M futures book shares by default: 2400 per minute.
+    public static let futures = WeightBudget(limit: 2400, window: .seconds(60))
+
+    public let limit: Int
+    public let window: Duration
+    private let windowNs: UInt64
+    private let clock: @Sendable () -> UInt64
+    private let lock = Mutex()
+    /// Grants in the window, oldest first: (time ns, weight). `head` is the
+    /// first live entry; the array is compacted when half of it is dead.
+    private var grants: [(at: UInt64, weight: Int)] = []
+    private var head = 0
+    private var used = 0
+    private var pausedUntil: UInt64 = 0
+    private var granted = 0
+    private var waits = 0
+
+    /// - Parameters:
+    ///   - limit: weight allowed per `window` (> 0).
+    ///   - clock: monotonic nanoseconds; tests pass their own.
+    public init(limit: Int, window: Duration, clock: @escaping @Sendable () -> UInt64 = { rf_now_ns() }) {
+        precondition(limit > 0, "a weight budget needs a positive limit")
+        self.limit = limit
+        self.window = window
+        windowNs = max(1, window.nanoseconds)
+        self.clock = clock
+    }
+
+    /// The weight of a depth snapshot request of `limit` levels.
+    /// Spot `GET /api/v3/depth`: 1-100: 5, 101-500: 25, 501-1000: 50,
+    /// 1001-5000: 250 (https://developers.binance.com/docs/binance-spot-api-docs/rest-api/market-data-endpoints#order-book).
+    /// USD-M futures `GET /fapi/v1/depth`: 5, 10, 20, 50: 2; 100: 5; 500: 10;
+    /// 1000: 20 (https://developers.binance.com/docs/derivatives/usds-margined-futures/market-data/rest-api/Order-Book).
+    public static func depthWeight(limit: Int, futures: Bool) -> Int {
+        if futures {
+            switch limit {
+            case ...50: return 2
+            case ...100: return 5
+            case ...500: return 10
+            default: return 20
+            }
+        }
+        switch limit {
+        case ...100: return 5
+        case ...500: return 25
+        case ...1000: return 50
+        default: return 250
+        }
+    }
+
+    /// Takes `weight` now if it fits: nil when granted, else how long to wait
+    /// before asking again (the time until enough of the window has expired,
+    /// or the back-off ends). A weight over `limit` is granted once the
+    /// window is empty.
+    public func tryAcquire(_ weight: Int) -> Duration? {
+        let w = max(0, weight)
+        return lock.withLock { () -> Duration? in
+            let now = clock()
+            if now < pausedUntil { return .nanoseconds(Int64(pausedUntil - now)) }
+            expire(now)
+            if used + w <= limit || used == 0 {
+                grants.append((now, w))
+                used += w
+                granted += w
+                return nil
+            }
+            // The earliest time enough old grants leave the window.
+            var freed = 0
+            var i = head
+            while i < grants.count {
+                freed += grants[i].weight
+                if used - freed + w <= limit { break }
+                i += 1
+            }
+            let until = grants[min(i, grants.count - 1)].at + windowNs
+            return .nanoseconds(Int64(max(1, until &- now)))
+        }
+    }
+
+    /// Waits until `weight` fits, then takes it.
+    /// - Throws: `CancellationError` if the task is cancelled while waiting.
+    public func acquire(_ weight: Int) async throws {
+        while let wait = tryAcquire(weight) {
+            lock.withLock { waits += 1 }
+            try await Task.sleep(for: wait)
+        }
+    }
+
+    /// Stops every request for `duration` (a 429 or 418 with Retry-After).
+    public func backOff(for duration: Duration) {
+        lock.withLock {
+            let until = clock() + duration.nanoseconds
+            pausedUntil = max(pausedUntil, until)
+        }
+    }
+
+    /// Weight granted in the current window, and in total since creation;
+    /// how many times a request had to wait.
+    public var usage: (inWindow: Int, total: Int, waits: Int) {
+        lock.withLock {
+            expire(clock())
+            return (used, granted, waits)
+        }
+    }
+
+    private func expire(_ now: UInt64) {
+        while head < grants.count && grants[head].at + windowNs <= now {
+            used -= grants[head].weight
+            head += 1
+        }
+        if head > 64 && head * 2 > grants.count {
+            grants.removeFirst(head)
+            head = 0
+        }
+    }
+}
