@@ -20,12 +20,13 @@
  * wrapped at link time), and peak RSS (VmHWM; this process never holds the
  * tape). The server reports its CPU per run through a pipe.
  *
- * Usage: bench_e2e [--messages N | --full] [--runs R] [--seed S] [--url ws://HOST:PORT] [--tape-crc]
+ * Usage: bench_e2e [--messages N | --full] [--runs R] [--seed S] [--url ws://HOST:PORT] [--tape-crc] [--offline]
  *   default 200,000 messages, 3 runs; --full: 1,000,000 messages, 5 runs;
  *   RF_E2E_MESSAGES=N in the environment does what --messages does.
  *   --tape-crc prints the CRC-32 of the tape's payloads, back to back, and of
  *   the four starting snapshots, and exits (the Swift port's tests compare
- *   against them). */
+ *   against them). --offline runs the client's work on the tape in memory,
+ *   without a socket (what receiving costs is the difference). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -493,13 +494,58 @@ static double median(double *v, int n)
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+/* The same client work without the transport: the tape's frames walked in
+ * memory and handed to on_message one by one. What is left of the loopback
+ * figure is receiving (kernel copy, io_uring, frame parsing, UTF-8). */
+static int run_offline(char *const *snapshot, const size_t *snapshot_len, const rf_tape_gen *final, uint64_t seed,
+                       long messages)
+{
+    size_t len = 0;
+    uint8_t *tape = build_tape(seed, messages, &len);
+    static struct client cl;
+    if (tape == NULL)
+        return 1;
+    double best = 0, cpu[MAX_RUNS];
+    int bad = 0;
+    for (int r = 0; r < 3; r++) {
+        memset(&cl, 0, sizeof cl);
+        cl.target = messages;
+        for (int i = 0; i < RF_TAPE_SYMBOLS; i++) {
+            rf_book_config bc = {.price_scale = BOOK_SCALE, .qty_scale = BOOK_SCALE};
+            if (rf_book_create(&cl.sym[i].book, &bc) != 0 ||
+                load_snapshot(cl.sym[i].book, (const uint8_t *)snapshot[i], snapshot_len[i]) != 0)
+                return 1;
+        }
+        for (size_t at = 0; at < len;) {
+            size_t n = tape[at + 1] & 0x7f, head = 2;
+            if (n == 126) {
+                n = (size_t)tape[at + 2] << 8 | tape[at + 3];
+                head = 4;
+            }
+            on_message(NULL, &cl, RF_WS_OP_TEXT, tape + at + head, n);
+            at += head + n;
+        }
+        char why[256] = "";
+        bad |= cl.errors != 0 || verify(&cl, final, why, sizeof why) != 0;
+        cpu[r] = (double)(cl.cpu_last - cl.cpu_first) / (double)messages;
+        if (best == 0 || cpu[r] < best)
+            best = cpu[r];
+        for (int i = 0; i < RF_TAPE_SYMBOLS; i++)
+            rf_book_destroy(cl.sym[i].book);
+    }
+    printf("offline (no socket: frames walked in memory, same on_message): CPU %.1f ns/msg median of 3, best %.1f; "
+           "books %s\n", median(cpu, 3), best, bad ? "WRONG" : "exact");
+    free(tape);
+    return bad;
+}
+
 int main(int argc, char **argv)
 {
     long messages = 200000;
     int runs = 3;
     uint64_t seed = 1;
     const char *url = NULL;
-    int tape_crc = 0;
+    int tape_crc = 0, offline = 0;
     const char *env = getenv("RF_E2E_MESSAGES");
     if (env != NULL && *env != 0)
         messages = atol(env);
@@ -518,9 +564,11 @@ int main(int argc, char **argv)
             url = v, i++;
         } else if (strcmp(a, "--tape-crc") == 0) {
             tape_crc = 1;
+        } else if (strcmp(a, "--offline") == 0) {
+            offline = 1;
         } else {
             fprintf(stderr, "usage: bench_e2e [--messages N | --full] [--runs R] [--seed S] [--url ws://HOST:PORT] "
-                            "[--tape-crc]\n");
+                            "[--tape-crc] [--offline]\n");
             return 2;
         }
     }
@@ -565,6 +613,8 @@ int main(int argc, char **argv)
         levels += gen.book[i].levels;
     }
     snapshot_levels = malloc(sizeof *snapshot_levels * 2 * SNAPSHOT_LIMIT);
+    if (offline)
+        return run_offline(snapshot, snapshot_len, &gen, seed, messages);
 
     char ws_base[512], http_base[512];
     const char *http = NULL;

@@ -59,8 +59,8 @@ public final class TapeMarket: MarketSource {
 /// the loop does not spin.
 // @unchecked: created, run and rescheduled on the simulator's loop thread only.
 final class TapePump: @unchecked Sendable {
-    static let highWater = 8 << 20
-    static let interval = Duration.microseconds(250)
+    static let highWater = 1 << 20
+    static let interval = Duration.microseconds(200)
     let tape: BlastTape
     let connection: SimulatorConnection
     let loop: EventLoop
