@@ -191,36 +191,37 @@ __attribute__((noinline)) static int parse_general(const char *s, size_t n, rf_d
 }
 
 #if RF__DEC_AVX2
-/* rf_decimal_parse on an AVX2 CPU: every string of 1 to 16 bytes in one
- * vector step. When the 16 bytes that end with the string lie in one page,
- * they are loaded in one go: the bytes before the string cannot fault (a
- * page is mapped whole) and pshufb zeroes them. Hence no address
- * sanitising here: reading them is deliberate. */
-/* A string that ends within 15 bytes of a page start: loaded piecewise. */
-__attribute__((noinline, cold)) RF__AVX2_TARGET static int parse_avx2_page_start(const char *s, size_t n,
-                                                                                  rf_decimal *out)
+/* What parse_avx2 does not take in its one step: a minus, a string near a
+ * page end, anything longer than 16 bytes, and every error. */
+__attribute__((noinline, cold)) RF__AVX2_TARGET __attribute__((no_sanitize("address"))) static int
+parse_avx2_other(const char *s, size_t n, rf_decimal *out)
 {
-    if (rf__dec16_avx2(rf__dec16_load(s, (unsigned)n), (unsigned)n, (uint8_t)s[0] == '-', out) == 0) return 0;
+    if (n - 1 < 16) {
+        /* The 16 bytes that end with the text, or piecewise when those
+         * would reach into the previous page. */
+        __m128i v = ((uintptr_t)(s + n - 1) & 4095) >= 15
+                        ? _mm_loadu_si128((const __m128i *)(const void *)(s + n - 16))
+                        : rf__dec16_load(s, (unsigned)n);
+        if (rf__dec16_avx2(v, (unsigned)n, (uint8_t)s[0] == '-', out) == 0) return 0;
+    }
     return parse_general(s, n, out);
 }
 
+/* rf_decimal_parse on an AVX2 CPU: an unsigned string of 1 to 16 bytes
+ * whose 16 bytes from its start lie in its page, in one vector step from
+ * one load (a page is mapped whole, so reading past the string cannot
+ * fault, and the bytes after it are not looked at; hence no address
+ * sanitising here: reading them is deliberate). A small leaf function:
+ * everything else is out of line. */
 __attribute__((noinline)) RF__AVX2_TARGET __attribute__((no_sanitize("address"))) static int
 parse_avx2(const char *s, size_t n, rf_decimal *out)
 {
-    if (__builtin_expect(n - 1 >= 16, 0)) return parse_general(s, n, out);
-    /* An unsigned text whose 16 bytes from its start share its page: one
-     * load from the start (the bytes after the text are not looked at). */
-    if (__builtin_expect((uint8_t)s[0] != '-' && ((uintptr_t)s & 4095) <= 4080, 1)) {
+    if (__builtin_expect(n - 1 < 16 && (uint8_t)s[0] != '-' && ((uintptr_t)s & 4095) <= 4080, 1)) {
         __m128i v = _mm_loadu_si128((const __m128i *)(const void *)s);
         if (__builtin_expect(rf__dec16_left_avx2(v, _mm_sub_epi8(v, _mm_set1_epi8('0')), (unsigned)n, out) == 0, 1))
             return 0;
-        return parse_general(s, n, out);
     }
-    /* A minus, or near a page end: the 16 bytes that end with the text. */
-    if (((uintptr_t)(s + n - 1) & 4095) < 15) return parse_avx2_page_start(s, n, out);
-    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + n - 16));
-    if (rf__dec16_avx2(v, (unsigned)n, (uint8_t)s[0] == '-', out) == 0) return 0;
-    return parse_general(s, n, out);
+    return parse_avx2_other(s, n, out);
 }
 #endif
 
