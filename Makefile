@@ -51,7 +51,7 @@ EXAMPLE_SRCS := $(sort $(wildcard examples/*.c))
 EXAMPLES := $(EXAMPLE_SRCS:examples/%.c=$(BUILD)/examples/%)
 
 .PHONY: all deps lib ctest ctest-san symbols examples fuzz fuzz-replay bench clean install demo-smoke swift-release \
-        swift-build swift-test interop autobahn autobahn-client autobahn-server demo stream-check test
+        swift-build swift-test interop autobahn autobahn-client autobahn-server demo stream-check book-check test
 
 all: lib
 
@@ -227,9 +227,14 @@ autobahn-server: swift-release
 stream-check: swift-release
 	./scripts/stream-check.sh $(CURDIR)/$(RINGFEED) $(CURDIR)/$(BUILD)/stream-check
 
+# ringfeed book against the simulator: final books (JSON) checked against a
+# Python reference from snapshots + diffs; spot, futures, 120 symbols, replay.
+book-check: swift-release
+	./scripts/book-check.sh $(CURDIR)/$(RINGFEED) $(CURDIR)/$(BUILD)/book-check
+
 # A short, non-interactive run of the demo: it must move messages.
 demo-smoke: swift-release
 	$(RINGFEED) demo --duration 1 --quiet
 
-test: deps lib symbols ctest ctest-san examples fuzz-replay swift-test autobahn stream-check demo-smoke
+test: deps lib symbols ctest ctest-san examples fuzz-replay swift-test autobahn stream-check book-check demo-smoke
 	@echo "make test: all passed"

@@ -44,6 +44,11 @@ public struct BookOptions: Sendable {
     public var maxRetryDelay: Duration = .seconds(10)
     /// Periodic verification against a fresh snapshot (nil: none).
     public var verification: Verification?
+    /// Called on the feed's I/O thread after each diff event applied to a
+    /// visible book (each one `BookStats.updatesApplied` counts), the book's
+    /// lock released: reading books inside sees them between events. Keep it
+    /// short; it runs on the hot path.
+    public var onUpdate: (@Sendable (OrderBook) -> Void)?
 
     public init() {}
 

@@ -36,6 +36,7 @@ final class BookSync: @unchecked Sendable {
     /// "<symbol>@depth@100ms".
     let streamName: String
     private let flags: UInt32
+    private let onUpdate: (@Sendable (OrderBook) -> Void)?
 
     private enum Phase {
         /// Not on a connection.
@@ -75,6 +76,7 @@ final class BookSync: @unchecked Sendable {
         self.options = options
         self.futures = futures
         flags = futures ? RF_BOOK_FUTURES : 0
+        onUpdate = options.onUpdate
         budget = options.budget ?? (futures ? .futures : .spot)
         snapshotBase = options.snapshotURL ?? (futures ? BookOptions.futuresSnapshotURL : BookOptions.spotSnapshotURL)
         priceScale = options.priceScale ?? 0
@@ -163,6 +165,7 @@ final class BookSync: @unchecked Sendable {
             }
             return rc
         }
+        if let onUpdate, rc == Int32(RF_BOOK_APPLIED.rawValue) || rc == RF_ECROSSED.rawValue { onUpdate(book) }
         switch rc {
         case Int32(RF_BOOK_APPLIED.rawValue):
             if pending != nil { verifyPending(after: d) }
@@ -223,6 +226,7 @@ final class BookSync: @unchecked Sendable {
         synced = true
         retries = 0
         phase = .live
+        onUpdate?(book)
         book.emit(.synced(lastUpdateId: rf_book_last_update_id(s)))
         armVerification()
     }
