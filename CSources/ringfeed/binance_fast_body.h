@@ -7,10 +7,10 @@
  *                     instruction set
  * and this file undefines them again. No include guard: that is the point. */
 
-static RF__FAST_ATTR const uint8_t *RF__FAST(read_k)(fast *f, const uint8_t *p, rf_bn_event *out);
+static RF__FAST_ATTR const uint8_t *RF__FAST(read_k)(fast *restrict f, const uint8_t *p, rf_bn_event *restrict out);
 
 /* A plain integer: int_fast's form, or a lone 0. */
-static inline RF__FAST_ATTR __attribute__((always_inline)) const uint8_t *RF__FAST(f_int)(const fast *f, const uint8_t *p, int64_t *out)
+static inline RF__FAST_ATTR __attribute__((always_inline)) const uint8_t *RF__FAST(f_int)(const fast *restrict f, const uint8_t *p, int64_t *restrict out)
 {
     const uint8_t *end = f->end;
     if (p < end && *p == '0') {
@@ -22,7 +22,7 @@ static inline RF__FAST_ATTR __attribute__((always_inline)) const uint8_t *RF__FA
     return p < end ? RF__FAST_INT_ANY(p, end, f->base, out) : NULL;
 }
 
-static inline RF__FAST_ATTR __attribute__((always_inline)) const uint8_t *RF__FAST(f_dec)(const fast *f, const uint8_t *p, rf_decimal *out)
+static inline RF__FAST_ATTR __attribute__((always_inline)) const uint8_t *RF__FAST(f_dec)(const fast *restrict f, const uint8_t *p, rf_decimal *restrict out)
 {
     if (p >= f->end || *p != '"') return NULL;
     return RF__FAST_DEC_ANY(p + 1, f->end, f->base, out);
@@ -30,7 +30,7 @@ static inline RF__FAST_ATTR __attribute__((always_inline)) const uint8_t *RF__FA
 
 /* [["price","qty"],...] straight into the caller's array, p at '['
  * (binance_levels.c, binance_numbers_avx2.h). */
-static inline RF__FAST_ATTR __attribute__((always_inline)) const uint8_t *RF__FAST(f_levels)(fast *f, const uint8_t *p,
+static inline RF__FAST_ATTR __attribute__((always_inline)) const uint8_t *RF__FAST(f_levels)(fast *restrict f, const uint8_t *p,
                                                                                           size_t *count)
 {
     rf_bn_level *lv = NULL, *lv_end = NULL;
@@ -44,10 +44,10 @@ static inline RF__FAST_ATTR __attribute__((always_inline)) const uint8_t *RF__FA
  * Always inlined into one reader per layout, with the loop unrolled: the
  * steps are constants there, so each key compare, switch and offset folds
  * away and the reader is straight-line code. */
-static inline RF__FAST_ATTR __attribute__((always_inline)) const uint8_t *RF__FAST(f_object)(fast *f,
+static inline RF__FAST_ATTR __attribute__((always_inline)) const uint8_t *RF__FAST(f_object)(fast *restrict f,
                                                                                           const uint8_t *p,
                                                                                           const layout *l,
-                                                                                          rf_bn_event *out)
+                                                                                          rf_bn_event *restrict out)
 {
     const uint8_t *end = f->end;
     char *o = (char *)out;
@@ -119,7 +119,7 @@ static inline RF__FAST_ATTR __attribute__((always_inline)) const uint8_t *RF__FA
 }
 
 #define READER(n)                                                                               \
-    static RF__FAST_ATTR const uint8_t *RF__FAST(read_##n)(fast *f, const uint8_t *p, rf_bn_event *out) \
+    static RF__FAST_ATTR const uint8_t *RF__FAST(read_##n)(fast *restrict f, const uint8_t *p, rf_bn_event *restrict out) \
     {                                                                                           \
         return RF__FAST(f_object)(f, p, &n##_layout, out);                                      \
     }
@@ -139,7 +139,7 @@ READER(avg_price)
 #undef READER
 
 /* The reader of a layout. */
-static RF__FAST_ATTR const uint8_t *RF__FAST(read)(fast *f, const uint8_t *p, const layout *l, rf_bn_event *out)
+static RF__FAST_ATTR const uint8_t *RF__FAST(read)(fast *restrict f, const uint8_t *p, const layout *l, rf_bn_event *restrict out)
 {
     switch (l->id) {
     case L_TRADE: return RF__FAST(read_trade)(f, p, out);
@@ -161,7 +161,7 @@ static RF__FAST_ATTR const uint8_t *RF__FAST(read)(fast *f, const uint8_t *p, co
 
 /* Starts the union member of layout l: zeroed (only that member: the rest
  * of the union is not the event's), with what the layout does not set. */
-static inline RF__FAST_ATTR __attribute__((always_inline)) void RF__FAST(f_begin)(const layout *l, rf_bn_event *out)
+static inline RF__FAST_ATTR __attribute__((always_inline)) void RF__FAST(f_begin)(const layout *l, rf_bn_event *restrict out)
 {
     out->type = l->type;
     switch (l->type) {
@@ -194,7 +194,7 @@ static inline RF__FAST_ATTR __attribute__((always_inline)) void RF__FAST(f_begin
 }
 
 /* The event object, p just past its '{'. */
-static RF__FAST_ATTR const uint8_t *RF__FAST(f_event)(fast *f, const uint8_t *p, rf_bn_event *out)
+static RF__FAST_ATTR const uint8_t *RF__FAST(f_event)(fast *restrict f, const uint8_t *p, rf_bn_event *restrict out)
 {
     const uint8_t *end = f->end;
     size_t left = (size_t)(end - p);
@@ -246,7 +246,7 @@ static RF__FAST_ATTR const uint8_t *RF__FAST(f_event)(fast *f, const uint8_t *p,
 
 static RF__FAST_ATTR const uint8_t *RF__FAST(fast_message)(const uint8_t *base, const uint8_t *p,
                                                           const uint8_t *end, rf_bn_level *levels,
-                                                          size_t level_cap, rf_bn_event *out)
+                                                          size_t level_cap, rf_bn_event *restrict out)
 {
     fast f = {base, end, levels, level_cap, 0};
     /* The header; the union member is started once the kind is known. */
@@ -265,7 +265,7 @@ static RF__FAST_ATTR const uint8_t *RF__FAST(fast_message)(const uint8_t *base, 
     return p;
 }
 
-static RF__FAST_ATTR const uint8_t *RF__FAST(read_k)(fast *f, const uint8_t *p, rf_bn_event *out)
+static RF__FAST_ATTR const uint8_t *RF__FAST(read_k)(fast *restrict f, const uint8_t *p, rf_bn_event *restrict out)
 {
     return RF__FAST(f_object)(f, p, &k_layout, out);
 }
