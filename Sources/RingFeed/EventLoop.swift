@@ -68,16 +68,23 @@ public final class EventLoop: @unchecked Sendable {
     public var receiveMode: String { String(cString: rf_loop_recv_mode(loop)) }
 
     /// Runs `work` on the loop thread: at once if already there, else soon.
+    /// After `shutdown()` the work is dropped: the C loop is gone.
     public func execute(_ work: @escaping @Sendable () -> Void) {
         if inEventLoop {
             work()
             return
         }
         let box = Unmanaged.passRetained(WorkBox(work)).toOpaque()
-        let rc = rf_loop_post(loop, { _, arg in
-            let box = Unmanaged<WorkBox>.fromOpaque(arg!).takeRetainedValue()
-            box.work()
-        }, box)
+        // Under the lock shutdown() takes before it stops and frees the C
+        // loop, so a post from another thread (a task that wakes when a
+        // connection closed during shutdown, say) never reaches freed memory.
+        let rc = stateLock.withLock { () -> Int32 in
+            if joined { return RF_ECLOSED.rawValue }
+            return rf_loop_post(loop, { _, arg in
+                let box = Unmanaged<WorkBox>.fromOpaque(arg!).takeRetainedValue()
+                box.work()
+            }, box)
+        }
         if rc != 0 {
             Unmanaged<WorkBox>.fromOpaque(box).release()
         }

@@ -1,0 +1,52 @@
+import RingFeed
+import Synchronization
+import Testing
+
+/// Work handed to a loop from other threads around its shutdown. A task
+/// that wakes when a connection closes during shutdown (MarketFeed's end of
+/// stream, for one) posts to the loop; once the C loop is freed that post
+/// must be dropped, not written into freed memory (a CI run crashed in
+/// rf_loop_post that way).
+@Suite("EventLoop shutdown")
+struct EventLoopTests {
+    final class Token: Sendable {}
+    final class Counter: Sendable {
+        let value = Atomic<Int>(0)
+        func add() { value.add(1, ordering: .relaxed) }
+        var count: Int { value.load(ordering: .relaxed) }
+    }
+
+    @Test("work posted after shutdown is dropped: never run, not kept")
+    func postAfterShutdown() throws {
+        let loop = try EventLoop()
+        loop.shutdown()
+        let ran = Counter()
+        weak var kept: Token?
+        do {
+            let token = Token()
+            kept = token
+            loop.execute { _ = token; ran.add() }
+        }
+        #expect(ran.count == 0)
+        #expect(kept == nil)
+    }
+
+    @Test("posts racing a shutdown from other threads")
+    func postsRacingShutdown() async throws {
+        for _ in 0..<40 {
+            let loop = try EventLoop()
+            let ran = Counter()
+            await withTaskGroup(of: Void.self) { group in
+                for _ in 0..<2 {
+                    group.addTask {
+                        for _ in 0..<2_000 { loop.execute { ran.add() } }
+                    }
+                }
+                group.addTask { loop.shutdown() }
+            }
+            let before = ran.count
+            loop.execute { ran.add() } // after shutdown: dropped
+            #expect(ran.count == before && before <= 4_000)
+        }
+    }
+}
