@@ -23,18 +23,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# start_sim ARGS...: starts the simulator, sets URL and HTTP from its first line.
-start_sim() {
-    cleanup
-    "$RINGFEED" simulate --port 0 "$@" > "$OUT/sim.out" 2> "$OUT/sim.err" &
-    SIM_PID=$!
-    for _ in $(seq 100); do
-        URL=$(sed -n 's/^simulate: listening on \(ws[^ ]*\).*/\1/p' "$OUT/sim.out")
-        [ -n "$URL" ] && HTTP=http:${URL#ws:} && return 0
-        sleep 0.1
-    done
-    echo "book-check: the simulator did not start"; cat "$OUT/sim.err"; exit 1
-}
+. "$HERE/scripts/simulator.sh" # start_sim
 
 # exact NAME DEPTH COUNT SYMBOL...: records the symbols' diff streams on a
 # connection of its own, takes a REST snapshot of each (full depth), runs the

@@ -13,18 +13,7 @@ SIM_PID=
 cleanup() { [ -n "$SIM_PID" ] && kill "$SIM_PID" 2>/dev/null; wait 2>/dev/null || true; }
 trap cleanup EXIT
 
-# start_sim ARGS...: starts the simulator, sets URL from its first line.
-start_sim() {
-    cleanup
-    "$RINGFEED" simulate --port 0 "$@" > "$OUT/sim.out" 2> "$OUT/sim.err" &
-    SIM_PID=$!
-    for _ in $(seq 100); do
-        URL=$(sed -n 's/^simulate: listening on \(ws[^ ]*\).*/\1/p' "$OUT/sim.out")
-        [ -n "$URL" ] && return 0
-        sleep 0.1
-    done
-    echo "stream-check: the simulator did not start"; cat "$OUT/sim.err"; exit 1
-}
+. "$HERE/scripts/simulator.sh" # start_sim
 
 # check NAME COUNT STREAM...: stream COUNT events and check them.
 check() {

@@ -376,18 +376,5 @@ private func pad(_ s: String, _ n: Int, right: Bool = false) -> String {
     return right ? fill + s : s + fill
 }
 
-private func fixed(_ v: Double, _ digits: Int) -> String {
-    guard v.isFinite else { return "-" }
-    var p = 1.0
-    for _ in 0..<digits { p *= 10 }
-    let r = (abs(v) * p).rounded()
-    let whole = Int(r / p)
-    let frac = Int(r.truncatingRemainder(dividingBy: p))
-    let fs = String(frac)
-    let sign = v < 0 && r > 0 ? "-" : ""
-    return digits == 0 ? sign + String(whole)
-        : sign + String(whole) + "." + String(repeating: "0", count: digits - fs.count) + fs
-}
-
 /// Basis points with the digits a tight spread needs.
 private func bpsText(_ v: Double) -> String { fixed(v, v < 1 ? 4 : 2) }

@@ -111,18 +111,6 @@ private func pad(_ s: String, _ n: Int) -> String {
     s.count >= n ? s + " " : s + String(repeating: " ", count: n - s.count)
 }
 
-private func fixed(_ v: Double, _ digits: Int) -> String {
-    var p = 1.0
-    for _ in 0..<digits { p *= 10 }
-    let r = (abs(v) * p).rounded()
-    let whole = Int(r / p)
-    let frac = Int(r.truncatingRemainder(dividingBy: p))
-    let fs = String(frac)
-    let sign = v < 0 && r > 0 ? "-" : ""
-    return digits == 0 ? sign + String(whole)
-        : sign + String(whole) + "." + String(repeating: "0", count: digits - fs.count) + fs
-}
-
 private func clock(_ ms: Int64) -> String {
     var w = ByteWriter(capacity: 12)
     w.timeOfDay(millis: ms)
