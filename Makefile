@@ -169,7 +169,7 @@ fuzz-replay: $(FUZZERS)
 $(BUILD)/bench/bench_ingest $(BUILD)/bench/bench_tls_ingest $(BUILD)/bench/bench_e2e: BENCH_LDFLAGS := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc
 $(BUILD)/bench/bench_e2e: bench/depth_tape.h
 
-$(BUILD)/bench/%: bench/%.c bench/bench.h bench/tape.h $(LIB)
+$(BUILD)/bench/%: bench/%.c bench/bench.h bench/tape.h bench/alloc_count.h $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -O3 -ICSources/ringfeed $< $(LIB) $(LIBS) -lpthread $(BENCH_LDFLAGS) -o $@
 

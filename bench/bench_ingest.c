@@ -17,14 +17,7 @@
 #include "ringfeed/ringfeed.h"
 #include "tape.h"
 
-/* ---- allocation counting (this thread only) ---- */
-static _Thread_local long allocs;
-void *__real_malloc(size_t n);
-void *__real_calloc(size_t a, size_t b);
-void *__real_realloc(void *p, size_t n);
-void *__wrap_malloc(size_t n) { allocs++; return __real_malloc(n); }
-void *__wrap_calloc(size_t a, size_t b) { allocs++; return __real_calloc(a, b); }
-void *__wrap_realloc(void *p, size_t n) { allocs++; return __real_realloc(p, n); }
+#include "alloc_count.h" /* allocs: this thread's allocations */
 
 #define MESSAGES 2000000
 

@@ -43,17 +43,8 @@
  * allocs: our code (the benchmark and libringfeed.a), through --wrap.
  * ossl_allocs: libssl/libcrypto, through CRYPTO_set_mem_functions. The
  * OpenSSL hooks call __real_* so one allocation is never counted twice. */
-static _Thread_local long allocs;
+#include "alloc_count.h" /* allocs */
 static _Thread_local long ossl_allocs;
-void *__real_malloc(size_t n);
-void *__real_calloc(size_t a, size_t b);
-void *__real_realloc(void *p, size_t n);
-void *__wrap_malloc(size_t n);
-void *__wrap_calloc(size_t a, size_t b);
-void *__wrap_realloc(void *p, size_t n);
-void *__wrap_malloc(size_t n) { allocs++; return __real_malloc(n); }
-void *__wrap_calloc(size_t a, size_t b) { allocs++; return __real_calloc(a, b); }
-void *__wrap_realloc(void *p, size_t n) { allocs++; return __real_realloc(p, n); }
 
 /* Same contract as OpenSSL 3.0's defaults: 0 bytes gives NULL, realloc of
  * NULL allocates, realloc to 0 frees. */
