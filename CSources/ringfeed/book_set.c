@@ -44,13 +44,30 @@ static inline uint32_t dir_portable(const int64_t *m, size_t n, int64_t key)
     return (uint32_t)(base - m);
 }
 
+/* The position of the block that holds key or would receive it: the last
+ * one whose first key is <= key (0 when none is). Most updates are near the
+ * best, at the end of the directory, so the last four positions are
+ * counted without a branch (the padding before min[0] stands in for
+ * positions a short directory lacks); only a key below them searches the
+ * rest. */
+static inline uint32_t find_portable(const rf__book_side *s, int64_t key)
+{
+    const int64_t *m = s->min;
+    int64_t p = (int64_t)s->nblocks - 1;
+    if (m[p - 3] <= key) {
+        int64_t q = p - 3 + (m[p - 2] <= key) + (m[p - 1] <= key) + (m[p] <= key);
+        return q < 0 ? 0 : (uint32_t)q;
+    }
+    return dir_portable(m, (size_t)(p - 3), key); /* the answer lies in [0, p - 3) */
+}
+
 #define RF__BOOK_SET(x) set_portable##x
 #define RF__BOOK_LOWER lower_portable
-#define RF__BOOK_DIR dir_portable
+#define RF__BOOK_FIND find_portable
 #include "book_set_impl.h"
 #undef RF__BOOK_SET
 #undef RF__BOOK_LOWER
-#undef RF__BOOK_DIR
+#undef RF__BOOK_FIND
 
 #if RF__X86
 #include <immintrin.h>
@@ -103,13 +120,31 @@ static inline uint32_t dir_avx2(const int64_t *m, size_t n, int64_t key)
     return q < 0 ? 0 : (uint32_t)q;
 }
 
+/* find_portable's rule, the last four positions in one compare: the
+ * positions whose first key is above key are a suffix of the four (the
+ * directory is sorted), so the answer is where that suffix starts, minus
+ * one. Fewer instructions than four scalar compares, and fewer registers,
+ * which keeps the common path free of saves and restores. */
+static inline uint32_t find_avx2(const rf__book_side *s, int64_t key)
+{
+    const int64_t *m = s->min;
+    int64_t p = (int64_t)s->nblocks - 1;
+    __m256i above = _mm256_cmpgt_epi64(_mm256_loadu_si256((const __m256i *)(m + p - 3)), _mm256_set1_epi64x(key));
+    unsigned mask = (unsigned)_mm256_movemask_pd(_mm256_castsi256_pd(above));
+    if (!(mask & 1)) {
+        int64_t q = p - 4 + __builtin_ctz(mask | 16);
+        return q < 0 ? 0 : (uint32_t)q;
+    }
+    return dir_avx2(m, (size_t)(p - 3), key);
+}
+
 #define RF__BOOK_SET(x) set_avx2##x
 #define RF__BOOK_LOWER lower_avx2
-#define RF__BOOK_DIR dir_avx2
+#define RF__BOOK_FIND find_avx2
 #include "book_set_impl.h"
 #undef RF__BOOK_SET
 #undef RF__BOOK_LOWER
-#undef RF__BOOK_DIR
+#undef RF__BOOK_FIND
 
 #if defined(__clang__)
 #pragma clang attribute pop
@@ -134,9 +169,9 @@ static __attribute__((noinline)) int rf__book_set_at_bound(rf_book *book, int si
 int rf__book_side_set(rf_book *book, int side, int64_t key, int64_t qty)
 {
 #if RF__X86
-    if (book->simd) return set_avx2(book, side, key, qty);
+    if (book->simd) return set_avx2_side(book, side, key, qty);
 #endif
-    return set_portable(book, side, key, qty);
+    return set_portable_side(book, side, key, qty);
 }
 
 int rf_book_set(rf_book *book, int side, int64_t price_ticks, int64_t qty_lots)
