@@ -7,8 +7,9 @@ import Glibc
 
 /// A Binance-compatible exchange on loopback: market streams over WebSocket
 /// (raw and combined, live SUBSCRIBE / UNSUBSCRIBE / properties), REST depth
-/// snapshots and exchangeInfo on the same port, Binance's connection limits,
-/// and faults injected on command. The data comes from a `MarketSource`.
+/// snapshots and exchangeInfo on the same port, Binance's connection limits
+/// and REST request-weight limit (`RESTLimiter`), and faults injected on
+/// command. The data comes from a `MarketSource`.
 ///
 ///     let sim = try await ExchangeSimulator.start(
 ///         source: SyntheticMarket(symbols: ["BTCUSDT"], seed: 1))
@@ -39,12 +40,16 @@ public final class ExchangeSimulator: @unchecked Sendable {
     private var clockBaseMicros: Int64 = 0
     private var clockBaseNs: UInt64 = 0
     private var simMicros: Int64 = 0
+    private var restLimiter: RESTLimiter
+    /// The latest REST requests, oldest first (bounded: see `restAnswer`).
+    private var restRecords: [SimulatorRESTRecord] = []
 
     private init(source: any MarketSource, loop: EventLoop, ownsLoop: Bool, configuration: SimulatorConfiguration) {
         self.source = source
         self.loop = loop
         self.ownsLoop = ownsLoop
         self.configuration = configuration
+        restLimiter = RESTLimiter(limits: configuration.limits, venue: source.venue)
     }
 
     /// Starts listening and streaming. With no `loop`, the simulator runs
@@ -110,8 +115,9 @@ public final class ExchangeSimulator: @unchecked Sendable {
     }
 
     /// Injects a fault into the connections `target` names (for
-    /// `.skipUpdateIds`, into the source). Returns how many connections (or
-    /// symbols) it reached.
+    /// `.skipUpdateIds` and `.corruptDiff`, into the source; for `.rest429`
+    /// and `.rest418`, into the REST side). Returns how many connections,
+    /// symbols or REST answers it reached.
     @discardableResult
     public func inject(_ fault: SimulatorFault, to target: FaultTarget = .all) async -> Int {
         await onLoop { self.apply(fault, to: target) }
@@ -119,6 +125,19 @@ public final class ExchangeSimulator: @unchecked Sendable {
 
     public func statistics() async -> SimulatorStatistics {
         await onLoop { self.currentStatistics() }
+    }
+
+    /// The latest REST market requests (at most 10 000), oldest first: when
+    /// each arrived, its status, weight and Retry-After.
+    public func restLog() async -> [SimulatorRESTRecord] {
+        await onLoop { self.restRecords }
+    }
+
+    /// The body REST depth would answer now, without counting weight: the
+    /// true book, for tests that compare against it without spending the
+    /// limit the clients under test share.
+    public func depthSnapshot(symbol: String, limit: Int) async -> [UInt8]? {
+        await onLoop { self.source.depthSnapshot(symbol: symbol, limit: limit) }
     }
 
     /// Ids of the open connections, oldest first.
@@ -281,8 +300,41 @@ public final class ExchangeSimulator: @unchecked Sendable {
             return RESTRoutes.binanceError(-1000, "Method not allowed.", status: 405)
         }
         if request.path.hasPrefix("/sim/") { return simulatorEndpoint(request) }
-        return RESTRoutes.market(request, source: source)
-            ?? HTTPServerResponse(status: 404, headers: [("Content-Type", "text/plain")], body: Array("not found\n".utf8))
+        return restAnswer(request)
+    }
+
+    /// A market request through the weight limit: served, or refused with
+    /// 429 / 418 and Retry-After; every answer carries the used weight.
+    private func restAnswer(_ request: HTTPServerRequest) -> HTTPServerResponse {
+        let now = rf_now_ns()
+        let weight = RESTRoutes.weight(request, venue: source.venue)
+        let decision = restLimiter.admit(weight: weight, nowNs: now)
+        var response: HTTPServerResponse
+        var retryAfter: Int?
+        switch decision {
+        case .admitted:
+            response = RESTRoutes.market(request, source: source)
+                ?? HTTPServerResponse(status: 404, headers: [("Content-Type", "text/plain")], body: Array("not found\n".utf8))
+        case let .refused(status, seconds):
+            retryAfter = seconds
+            if status == 429 {
+                stats.restTooManyRequests += 1
+                let ip = configuration.host == "0.0.0.0" || configuration.host == "::" ? "127.0.0.1" : configuration.host
+                response = RESTRoutes.tooManyRequests(limit: restLimiter.limit, window: configuration.limits.restWeightWindow, ip: ip)
+            } else {
+                stats.restBanned += 1
+                response = RESTRoutes.banned(untilMillis: wallClockMicros() / 1000 + Int64(seconds) * 1000)
+            }
+            response.headers.append(("Retry-After", String(seconds)))
+        }
+        let used = restLimiter.usedWeight(nowNs: now)
+        response.headers.append(("X-MBX-USED-WEIGHT", String(used)))
+        response.headers.append(("X-MBX-USED-WEIGHT-1M", String(used)))
+        if restRecords.count >= 10_000 { restRecords.removeFirst(5_000) }
+        restRecords.append(SimulatorRESTRecord(atNanos: now, target: request.target, status: response.status,
+                                               weight: decision == .admitted ? weight : 0, usedWeight: used,
+                                               retryAfter: retryAfter))
+        return response
     }
 
     private func route(_ target: String) -> Result<StreamRoute, StreamRoute.Failure> {
@@ -359,11 +411,24 @@ public final class ExchangeSimulator: @unchecked Sendable {
 
     @discardableResult
     private func apply(_ fault: SimulatorFault, to target: FaultTarget) -> Int {
-        if case let .skipUpdateIds(symbol, count) = fault {
+        switch fault {
+        case let .skipUpdateIds(symbol, count):
             let symbols = symbol.map { [$0] } ?? source.symbols
             for s in symbols { source.skipUpdateIds(symbol: s, count: count) }
             stats.faultsInjected += 1
             return symbols.count
+        case let .corruptDiff(symbol):
+            let symbols = symbol.map { [$0] } ?? source.symbols
+            let reached = symbols.filter { source.corruptNextDiff(symbol: $0) }.count
+            stats.faultsInjected += 1
+            return reached
+        case let .rest429(count, retryAfter), let .rest418(count, retryAfter):
+            if case .rest429 = fault { restLimiter.inject(status: 429, count: count, retryAfter: retryAfter) }
+            else { restLimiter.inject(status: 418, count: count, retryAfter: retryAfter) }
+            stats.faultsInjected += 1
+            return count
+        default:
+            break
         }
         let targets: [SimulatorConnection]
         switch target {
@@ -405,8 +470,8 @@ public final class ExchangeSimulator: @unchecked Sendable {
         case let .serverShutdown(closeAfter):
             sendShutdownEvent(c)
             if let d = closeAfter { c.closeAtNs = rf_now_ns() + d.simulatorNanoseconds }
-        case .skipUpdateIds:
-            break // applied to the source above
+        case .skipUpdateIds, .corruptDiff, .rest429, .rest418:
+            break // applied to the source or the REST side above
         }
     }
 
@@ -423,13 +488,15 @@ public final class ExchangeSimulator: @unchecked Sendable {
                 "restRequests":\(s.restRequests),"refusedUpgrades":\(s.refusedUpgrades),"closedForRate":\(s.closedForRate),\
                 "closedForPongTimeout":\(s.closedForPongTimeout),"closedForAge":\(s.closedForAge),\
                 "closedSlowConsumers":\(s.closedSlowConsumers),"faultsInjected":\(s.faultsInjected),\
+                "restTooManyRequests":\(s.restTooManyRequests),"restBanned":\(s.restBanned),\
+                "restUsedWeight":\(restLimiter.usedWeight(nowNs: rf_now_ns())),\
                 "simulatedMicros":\(s.simulatedMicros)}
                 """)
         case "/sim/fault":
             var params: [String: String] = [:]
             for (k, v) in request.query { params[k] = v }
             guard let kind = params["kind"], let fault = SimulatorFault(kind: kind, parameters: params) else {
-                return .json(400, #"{"error":"unknown fault; kind is one of drop (after=N), stall, gap (symbol=S, count=N), malformed, oversized (bytes=N), utf8, shutdown (close=SECONDS)"}"#)
+                return .json(400, #"{"error":"unknown fault; kind is one of drop (after=N), stall, gap (symbol=S, count=N), malformed, oversized (bytes=N), utf8, shutdown (close=SECONDS), corrupt (symbol=S), rest429 or rest418 (count=N, retry=SECONDS)"}"#)
             }
             var target = FaultTarget.all
             if let conn = params["conn"], conn != "all" {

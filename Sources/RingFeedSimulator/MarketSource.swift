@@ -33,6 +33,16 @@ public protocol MarketSource: AnyObject {
     /// Fault injection: the next diff-depth event of `symbol` skips `count`
     /// update ids (a gap the client must detect).
     func skipUpdateIds(symbol: String, count: Int)
+
+    /// Fault injection: the next diff-depth event of `symbol` carries one
+    /// level whose quantity differs from the source's book (ids unchanged);
+    /// REST snapshots stay right. Returns whether the source does this.
+    func corruptNextDiff(symbol: String) -> Bool
+}
+
+extension MarketSource {
+    /// Recorded and replayed sources send what was recorded: no corruption.
+    public func corruptNextDiff(symbol: String) -> Bool { false }
 }
 
 public enum Venue: String, Sendable {

@@ -54,6 +54,61 @@ enum RESTRoutes {
         }
     }
 
+    /// The request weight Binance charges (0 for paths it does not serve).
+    /// Spot `GET /api/v3/depth`: limit 1-100: 5, 101-500: 25, 501-1000: 50,
+    /// 1001-5000: 250; exchangeInfo: 20. USD-M futures `GET /fapi/v1/depth`:
+    /// 5, 10, 20, 50: 2; 100: 5; 500: 10; 1000: 20; exchangeInfo: 1. A
+    /// limit the exchange refuses costs what the default limit costs.
+    /// (The client's table is `WeightBudget`'s; a test holds them equal.)
+    static func weight(_ request: HTTPServerRequest, venue: Venue) -> Int {
+        let prefix = venue == .spot ? "/api/v3/" : "/fapi/v1/"
+        let path = request.path
+        guard path.hasPrefix(prefix) else { return 0 }
+        switch path.dropFirst(prefix.count) {
+        case "depth":
+            let text = request.query.first { $0.name == "limit" }?.value
+            let limit = (try? depthLimit(text, venue: venue).get()) ?? (venue == .spot ? 100 : 500)
+            return depthWeight(limit: limit, venue: venue)
+        case "exchangeInfo":
+            return venue == .spot ? 20 : 1
+        default:
+            return 0
+        }
+    }
+
+    static func depthWeight(limit: Int, venue: Venue) -> Int {
+        if venue == .spot {
+            if limit <= 100 { return 5 }
+            if limit <= 500 { return 25 }
+            if limit <= 1000 { return 50 }
+            return 250
+        }
+        if limit <= 50 { return 2 }
+        if limit <= 100 { return 5 }
+        if limit <= 500 { return 10 }
+        return 20
+    }
+
+    /// 429: over the weight limit (or told to be by a fault).
+    static func tooManyRequests(limit: Int, window: Duration, ip: String) -> HTTPServerResponse {
+        binanceError(-1003, "Too many requests; current limit of IP(\(ip)) request weight per \(interval(window)) is \(limit). "
+                     + "Please use WebSocket Streams for live updates to avoid polling the API.", status: 429)
+    }
+
+    /// 418: the IP is banned until `untilMillis` (Unix ms).
+    static func banned(untilMillis: Int64) -> HTTPServerResponse {
+        binanceError(-1003, "Way too much request weight used; IP banned until \(untilMillis). "
+                     + "Please use WebSocket Streams for live updates to avoid bans.", status: 418)
+    }
+
+    /// "1 MINUTE" as Binance writes its limit intervals; a scaled-down
+    /// window that is not whole minutes in seconds ("2 SECOND").
+    static func interval(_ d: Duration) -> String {
+        let s = d.components.seconds
+        if s > 0 && s % 60 == 0 && d.components.attoseconds == 0 { return "\(s / 60) MINUTE" }
+        return "\(max(1, s)) SECOND"
+    }
+
     struct LimitError: Error { var response: HTTPServerResponse }
 
     /// Spot: default 100, at most 5000 (larger values are cut to 5000, as the

@@ -23,6 +23,20 @@ public struct SimulatorLimits: Sendable {
     public var maxQueuedBytes: Int = 16 << 20
     /// Size of the text frame the oversized-frame fault sends.
     public var oversizedFrameBytes: Int = (2 << 20) + 1
+    /// REST request weight allowed per `restWeightWindow`, per IP, as the
+    /// exchange counts it (nil: the venue's, spot 6000, USD-M futures 2400).
+    /// Depth and exchangeInfo weigh what Binance says (`RESTWeights`). A
+    /// request over the limit gets 429 with Retry-After.
+    public var restWeightLimit: Int?
+    /// The rolling window the weight limit applies to (Binance: one minute).
+    public var restWeightWindow: Duration = .seconds(60)
+    /// A client that keeps sending during a 429's Retry-After is banned
+    /// (418) for this long, doubling for each ban after, up to 2160 times
+    /// as long (Binance: 2 minutes up to 3 days). nil: two windows.
+    public var restBanDuration: Duration?
+    /// Requests that arrive this soon after a 429 were on their way when it
+    /// went out: they get 429 again, not a ban.
+    public var restInFlightGrace: Duration = .seconds(1)
 
     public init() {}
 }
@@ -66,11 +80,24 @@ public enum SimulatorFault: Sendable, Equatable {
     case invalidUTF8
     /// Send {"e":"serverShutdown","E":...} now and close (1001) after `closeAfter` (nil: keep open).
     case serverShutdown(closeAfter: Duration?)
+    /// The next diff-depth event of `symbol` (nil: every symbol) carries one
+    /// level whose quantity differs from the true book, ids consistent: a
+    /// silent divergence only verification finds. REST snapshots stay right.
+    case corruptDiff(symbol: String?)
+    /// The next `count` REST market requests are answered 429 with
+    /// Retry-After `retryAfter` seconds (nil: the weight window's length);
+    /// requests during it are held against the client as if over the limit.
+    case rest429(count: Int, retryAfter: Int?)
+    /// The next `count` REST market requests are answered 418 and the IP is
+    /// banned for `retryAfter` seconds (nil: `SimulatorLimits.restBanDuration`).
+    case rest418(count: Int, retryAfter: Int?)
 
     /// Parses the form used by `ringfeed simulate --fault` and the HTTP
     /// control endpoint: kind and parameters, e.g. `drop:100`, `stall`,
     /// `gap:BTCUSDT:5`, `gap:3`, `malformed`, `oversized:3000000`, `utf8`,
-    /// `shutdown`, `shutdown:2.5`.
+    /// `shutdown`, `shutdown:2.5`, `corrupt`, `corrupt:BTCUSDT`, `rest429`,
+    /// `rest429:3` (three requests), `rest429:3:10` (Retry-After 10 s),
+    /// `rest418:1:5`.
     public init?(_ text: String) {
         let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
         var query: [String: String] = [:]
@@ -81,15 +108,20 @@ public enum SimulatorFault: Sendable, Equatable {
             if parts.count == 3 { query["symbol"] = parts[1]; query["count"] = parts[2] }
         case "oversized": if parts.count > 1 { query["bytes"] = parts[1] }
         case "shutdown": if parts.count > 1 { query["close"] = parts[1] }
+        case "corrupt": if parts.count > 1 { query["symbol"] = parts[1] }
+        case "rest429", "rest418":
+            if parts.count > 1 { query["count"] = parts[1] }
+            if parts.count > 2 { query["retry"] = parts[2] }
         default: break
         }
-        guard parts.count <= 3 else { return nil }
+        guard parts.count <= (parts[0] == "corrupt" ? 2 : 3) else { return nil }
         self.init(kind: parts[0], parameters: query)
     }
 
     /// The HTTP control endpoint's form: `kind=drop&after=100`,
     /// `kind=gap&symbol=BTCUSDT&count=5`, `kind=oversized&bytes=N`,
-    /// `kind=shutdown&close=2.5` ...
+    /// `kind=shutdown&close=2.5`, `kind=corrupt&symbol=BTCUSDT`,
+    /// `kind=rest429&count=3&retry=10` ...
     public init?(kind: String, parameters p: [String: String]) {
         func positive(_ key: String, default d: Int? = nil) -> Int? {
             guard let s = p[key] else { return d }
@@ -116,6 +148,14 @@ public enum SimulatorFault: Sendable, Equatable {
             } else {
                 self = .serverShutdown(closeAfter: nil)
             }
+        case "corrupt":
+            if let s = p["symbol"], s.isEmpty { return nil }
+            self = .corruptDiff(symbol: p["symbol"].map { $0.uppercased() })
+        case "rest429", "rest418":
+            guard let n = positive("count", default: 1) else { return nil }
+            if p["retry"] != nil && positive("retry") == nil { return nil }
+            self = kind == "rest429" ? .rest429(count: n, retryAfter: positive("retry"))
+                                     : .rest418(count: n, retryAfter: positive("retry"))
         default: return nil
         }
     }
@@ -141,6 +181,9 @@ public struct SimulatorStatistics: Sendable, Equatable {
     public var closedForAge = 0
     public var closedSlowConsumers = 0
     public var faultsInjected = 0
+    /// REST answers 429 (too many requests) and 418 (IP banned), injected or not.
+    public var restTooManyRequests = 0
+    public var restBanned = 0
     /// Simulated time, µs since the Unix epoch.
     public var simulatedMicros: Int64 = 0
 }

@@ -323,6 +323,12 @@ public final class SyntheticMarket: MarketSource {
         guard let i = bySymbol[symbol.uppercased()] else { return }
         states[i].skipUpdateIds(count, at: nowMicros ?? 0)
     }
+
+    public func corruptNextDiff(symbol: String) -> Bool {
+        guard let i = bySymbol[symbol.uppercased()] else { return false }
+        states[i].corruptNextDiff()
+        return true
+    }
 }
 
 /// The caller's `wants` and `emit` for one `advance`, with the answers of

@@ -55,6 +55,8 @@ final class SyntheticSymbol {
         var lastU: Int64
         /// Futures: the next event's U is lastU, not lastU + 1 (see `snapshotUpdateId`).
         var overlapNext = false
+        /// Fault injection: the next event misreports one level (`corruptNextDiff`).
+        var corruptNext = false
     }
 
     init(instrument: SyntheticInstrument, index: Int, seed: UInt64, config: SyntheticMarket.Configuration) {
@@ -255,6 +257,7 @@ final class SyntheticSymbol {
         markReported(c)
         cadences[c].lastU = lastUpdateId
         cadences[c].overlapNext = false
+        cadences[c].corruptNext = false // the event nobody got was the corrupt one
     }
 
     /// The diff event of cadence `c` covering every change since it last
@@ -267,14 +270,48 @@ final class SyntheticSymbol {
         for entry in changeLog[(cad.logIndex - changeLogBase)...] {
             if entry > 0 { bids.append(entry) } else { asks.append(-entry) }
         }
-        let d = SyntheticDepth(eventMicros: micros, transactionMicros: lastChangeMicros,
+        var d = SyntheticDepth(eventMicros: micros, transactionMicros: lastChangeMicros,
                                firstUpdateId: cad.overlapNext ? cad.lastU : cad.lastU + 1, finalUpdateId: lastUpdateId,
                                previousFinalUpdateId: cad.lastU,
                                bids: changed(&bids, isBid: true), asks: changed(&asks, isBid: false))
+        if cad.corruptNext {
+            misreportOneLevel(&d)
+            cadences[c].corruptNext = false
+        }
         markReported(c)
         cadences[c].lastU = lastUpdateId
         cadences[c].overlapNext = false
         return d
+    }
+
+    /// Fault injection: the next diff event of every cadence misreports one
+    /// level; the book itself (and so every REST snapshot) stays right.
+    func corruptNextDiff() {
+        for c in cadences.indices { cadences[c].corruptNext = true }
+    }
+
+    /// Adds to (or changes in) `d` one resting level, the 11th to 20th from
+    /// the top, with one lot more than the book holds. That deep, the market
+    /// seldom touches the level again soon, so the client's book stays wrong
+    /// until a verification compares it (any snapshot of 20 levels or more
+    /// covers it). The ids are untouched: the client sees no gap.
+    private func misreportOneLevel(_ d: inout SyntheticDepth) {
+        var isBid = lastUpdateId & 1 == 0
+        if book.count(isBid) == 0 { isBid.toggle() }
+        let n = book.count(isBid)
+        guard n > 0 else { return }
+        let level = book.level(isBid, fromTop: min(n - 1, 10 + Int(lastUpdateId % 10)))
+        let wrong = SyntheticLevel(priceTicks: level.price, lots: level.quantity + 1)
+        func put(_ levels: inout [SyntheticLevel]) {
+            // Best first: bids descending, asks ascending.
+            let at = levels.firstIndex { isBid ? $0.priceTicks <= wrong.priceTicks : $0.priceTicks >= wrong.priceTicks }
+            if let at, levels[at].priceTicks == wrong.priceTicks {
+                levels[at] = wrong
+            } else {
+                levels.insert(wrong, at: at ?? levels.count)
+            }
+        }
+        if isBid { put(&d.bids) } else { put(&d.asks) }
     }
 
     /// The current quantity of each distinct price, best first.

@@ -14,7 +14,9 @@ struct Simulate: AsyncParsableCommand {
             /api/v3/exchangeInfo (with --futures: /fapi/v1/..., and the /public and /market \
             stream paths) on the same port. Binance's limits apply: a ping every 20 s, 60 s to \
             answer, 5 incoming messages per second, 1024 streams per connection, 24 h connection \
-            age, and slow consumers are disconnected. With --cert and --key everything is TLS.
+            age, slow consumers are disconnected, and REST requests may use 6000 weight a minute \
+            (futures 2400; 429 with Retry-After beyond, 418 for a client that keeps sending; \
+            X-MBX-USED-WEIGHT-1M on every answer). With --cert and --key everything is TLS.
 
             Faults (--fault, repeatable, applied to every connection as it opens):
               drop:N             drop the TCP connection (no close frame) after N messages
@@ -24,10 +26,15 @@ struct Simulate: AsyncParsableCommand {
               oversized[:BYTES]  a text frame of BYTES, default 2 MiB + 1 (1009)
               utf8               a text frame that is not UTF-8 (1007)
               shutdown[:S]       a serverShutdown event, then close after S seconds
+              corrupt[:SYMBOL]   the next diff-depth event misreports one level's
+                                 quantity, ids intact (only verification sees it)
+              rest429[:N[:S]]    the next N REST requests get 429, Retry-After S
+                                 (default: the weight window); sending during it bans
+              rest418[:N[:S]]    the next N REST requests get 418: banned for S seconds
 
             At runtime, on the same port:
               GET /sim/fault?kind=drop&after=100[&conn=ID]
-                  kinds as above; parameters after, symbol, count, bytes, close;
+                  kinds as above; parameters after, symbol, count, bytes, close, retry;
                   conn defaults to all connections
               GET /sim/status
                   counters and connection ids
@@ -130,7 +137,7 @@ struct Simulate: AsyncParsableCommand {
         if snapshots != nil && replay == nil { throw ValidationError("--snapshots goes with --replay") }
         if let tape, tape < 1 || replay != nil || futures { throw ValidationError("--tape takes a positive count, and not --replay or --futures") }
         if let f = fault.first(where: { SimulatorFault($0) == nil }) {
-            throw ValidationError("--fault '\(f)': expected drop:N, stall, gap:[SYMBOL:]N, malformed, oversized[:BYTES], utf8 or shutdown[:S]")
+            throw ValidationError("--fault '\(f)': expected drop:N, stall, gap:[SYMBOL:]N, malformed, oversized[:BYTES], utf8, shutdown[:S], corrupt[:SYMBOL], rest429[:N[:S]] or rest418[:N[:S]]")
         }
     }
 

@@ -1,5 +1,6 @@
 /// One REST depth snapshot request through the weight budget: the weight
-/// is taken before the request goes out (waiting if the window is full), a
+/// is taken before the request goes out (waiting if the window is full) and
+/// moved to the time the answer came, with the exchange's own count, a
 /// 429 or 418 stops every request of the budget for the Retry-After the
 /// exchange named, and the body is scanned off the loop thread.
 enum SnapshotFetcher {
@@ -9,8 +10,9 @@ enum SnapshotFetcher {
 
     static func fetch(_ url: String, limit: Int, futures: Bool, budget: WeightBudget, options: BookOptions,
                       loop: EventLoop) async -> Result<RawSnapshot, Failure> {
+        let grant: WeightBudget.Grant
         do {
-            try await budget.acquire(WeightBudget.depthWeight(limit: limit, futures: futures))
+            grant = try await budget.acquire(WeightBudget.depthWeight(limit: limit, futures: futures))
         } catch {
             return .failure(Failure(description: "cancelled"))
         }
@@ -19,8 +21,10 @@ enum SnapshotFetcher {
             response = try await HTTPClient.get(url, on: loop, tls: options.tls, maxBodySize: 16 << 20,
                                                 timeout: options.snapshotTimeout)
         } catch {
+            budget.answered(grant) // it may have reached the exchange
             return .failure(Failure(description: "\(url): \(error)"))
         }
+        budget.answered(grant, usedWeight: response.header("X-MBX-USED-WEIGHT-1M").flatMap { Int($0) })
         switch response.status {
         case 200:
             do {

@@ -13,6 +13,14 @@ import CRingFeed
 /// (https://developers.binance.com/docs/binance-spot-api-docs/rest-api/limits),
 /// USD-M futures 2400 (https://developers.binance.com/docs/derivatives/usds-margined-futures/general-info).
 /// A rolling window is at least as strict as the exchange's fixed minute.
+///
+/// The exchange counts a request when it arrives, not when it was granted
+/// here, so a grant is moved to the time its answer came (`answered`):
+/// otherwise a request that took a while to get there would still count
+/// at the exchange when the budget has already let the next window's
+/// requests go, and a burst of them would pass the limit. The weight the
+/// exchange reports (X-MBX-USED-WEIGHT-1M) tops up the window when it is
+/// more than the budget granted (other programs on the same IP).
 public final class WeightBudget: @unchecked Sendable {
     // @unchecked: every mutable field is read and written with `lock` held.
 
@@ -26,9 +34,11 @@ public final class WeightBudget: @unchecked Sendable {
     private let windowNs: UInt64
     private let clock: @Sendable () -> UInt64
     private let lock = Mutex()
-    /// Grants in the window, oldest first: (time ns, weight). `head` is the
-    /// first live entry; the array is compacted when half of it is dead.
-    private var grants: [(at: UInt64, weight: Int)] = []
+    /// Grants in the window, oldest first: (time ns, weight, id; 0 for
+    /// weight only the exchange reported). `head` is the first live entry;
+    /// the array is compacted when half of it is dead.
+    private var grants: [(at: UInt64, weight: Int, id: UInt64)] = []
+    private var nextID: UInt64 = 1
     private var head = 0
     private var used = 0
     private var pausedUntil: UInt64 = 0
@@ -68,21 +78,40 @@ public final class WeightBudget: @unchecked Sendable {
         }
     }
 
+    /// Weight taken for one request; hand it back to `answered` when the
+    /// request's answer (or failure) arrives.
+    public struct Grant: Sendable, Equatable {
+        let id: UInt64
+        public let weight: Int
+    }
+
     /// Takes `weight` now if it fits: nil when granted, else how long to wait
     /// before asking again (the time until enough of the window has expired,
     /// or the back-off ends). A weight over `limit` is granted once the
     /// window is empty.
     public func tryAcquire(_ weight: Int) -> Duration? {
+        if case let .wait(d) = take(weight) { return d }
+        return nil
+    }
+
+    private enum Taken {
+        case granted(Grant)
+        case wait(Duration)
+    }
+
+    private func take(_ weight: Int) -> Taken {
         let w = max(0, weight)
-        return lock.withLock { () -> Duration? in
+        return lock.withLock { () -> Taken in
             let now = clock()
-            if now < pausedUntil { return .nanoseconds(Int64(pausedUntil - now)) }
+            if now < pausedUntil { return .wait(.nanoseconds(Int64(pausedUntil - now))) }
             expire(now)
             if used + w <= limit || used == 0 {
-                grants.append((now, w))
+                let id = nextID
+                nextID += 1
+                grants.append((now, w, id))
                 used += w
                 granted += w
-                return nil
+                return .granted(Grant(id: id, weight: w))
             }
             // The earliest time enough old grants leave the window.
             var freed = 0
@@ -93,16 +122,45 @@ public final class WeightBudget: @unchecked Sendable {
                 i += 1
             }
             let until = grants[min(i, grants.count - 1)].at + windowNs
-            return .nanoseconds(Int64(max(1, until &- now)))
+            return .wait(.nanoseconds(Int64(max(1, until &- now))))
         }
     }
 
     /// Waits until `weight` fits, then takes it.
     /// - Throws: `CancellationError` if the task is cancelled while waiting.
-    public func acquire(_ weight: Int) async throws {
-        while let wait = tryAcquire(weight) {
-            lock.withLock { waits += 1 }
-            try await Task.sleep(for: wait)
+    @discardableResult
+    public func acquire(_ weight: Int) async throws -> Grant {
+        while true {
+            switch take(weight) {
+            case let .granted(g): return g
+            case let .wait(d):
+                lock.withLock { waits += 1 }
+                try await Task.sleep(for: d)
+            }
+        }
+    }
+
+    /// The answer to `grant`'s request arrived now (or it failed): the
+    /// exchange counted its weight at some moment before now, so it stays
+    /// in the window until now + window. `usedWeight` is the exchange's
+    /// count (X-MBX-USED-WEIGHT-1M) when it answered; weight it counts
+    /// beyond what the window holds is added as of now.
+    public func answered(_ grant: Grant, usedWeight: Int? = nil) {
+        lock.withLock {
+            let now = clock()
+            expire(now)
+            if let i = grants[head...].firstIndex(where: { $0.id == grant.id }) {
+                grants.remove(at: i)
+                used -= grant.weight
+            }
+            // Also when it had already left the window: the exchange may
+            // still count it.
+            grants.append((now, grant.weight, grant.id))
+            used += grant.weight
+            if let u = usedWeight, u > used {
+                grants.append((now, u - used, 0))
+                used = u
+            }
         }
     }
 
