@@ -31,6 +31,7 @@ struct Simulate: AsyncParsableCommand {
               rest429[:N[:S]]    the next N REST requests get 429, Retry-After S
                                  (default: the weight window); sending during it bans
               rest418[:N[:S]]    the next N REST requests get 418: banned for S seconds
+                                 (default: two weight windows)
 
             At runtime, on the same port:
               GET /sim/fault?kind=drop&after=100[&conn=ID]
