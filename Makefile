@@ -176,6 +176,14 @@ $(BUILD)/bench/%: bench/%.c bench/bench.h bench/tape.h bench/alloc_count.h $(LIB
 bench: $(BENCHES)
 	@set -e; for b in $(BENCHES); do $$b; done
 
+# Issue 5 end to end through the Swift shell: `ringfeed bench` (MarketFeed
+# keeping the four books) against `ringfeed simulate --tape` in a child
+# process; e.g. BENCH_SWIFT_ARGS='--consumer stream --runs 3'.
+BENCH_SWIFT_ARGS ?=
+.PHONY: bench-swift
+bench-swift: swift-release
+	$(RINGFEED) bench $(BENCH_SWIFT_ARGS)
+
 # Kernel TLS offload, proven in a VM running Debian's stock kernel (this
 # machine's may lack CONFIG_TLS). Downloads packages, so not part of make test.
 .PHONY: ktls-vm

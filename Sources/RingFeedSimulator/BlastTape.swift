@@ -473,3 +473,107 @@ public struct BlastTape: Sendable {
         self.seed = seed
     }
 }
+
+/// What a client that keeps the tape's four books must hold after its first
+/// `messages` messages, worked out by running the generator itself (never
+/// from a client's books): each symbol's final levels and last update id,
+/// and how many messages of each kind the symbol had.
+public struct BlastTapeExpectation: Sendable {
+    /// A level at 8 decimals (the texts' scale): mantissas.
+    public struct Level: Sendable, Equatable {
+        public var price: Int64
+        public var quantity: Int64
+    }
+
+    public struct Book: Sendable {
+        public let symbol: String
+        public let lastUpdateId: Int64
+        /// Best first.
+        public let bids: [Level]
+        public let asks: [Level]
+        public let diffs: Int
+        public let trades: Int
+        public let tickers: Int
+    }
+
+    public let messages: Int
+    public let seed: UInt64
+    /// In `BlastTapeGenerator.symbols`' order.
+    public let books: [Book]
+    public var diffs: Int { books.reduce(0) { $0 + $1.diffs } }
+    public var trades: Int { books.reduce(0) { $0 + $1.trades } }
+    public var tickers: Int { books.reduce(0) { $0 + $1.tickers } }
+
+    public init(messages: Int, seed: UInt64) {
+        let gen = BlastTapeGenerator(seed: seed)
+        let symbols = BlastTapeGenerator.symbols
+        var counts = [(diffs: Int, trades: Int, tickers: Int)](repeating: (0, 0, 0), count: symbols.count)
+        let buf = UnsafeMutablePointer<UInt8>.allocate(capacity: BlastTapeGenerator.maxMessage)
+        defer { buf.deallocate() }
+        let head = 11 // {"stream":"
+        for _ in 0..<messages {
+            let n = gen.next(into: buf)
+            // The stream name says the symbol and the kind: "<symbol>@depth@100ms", "@aggTrade", "@bookTicker".
+            var at = head
+            while at < n && buf[at] != UInt8(ascii: "@") { at += 1 }
+            let name = UnsafeBufferPointer(start: buf + head, count: at - head)
+            guard let s = symbols.firstIndex(where: { $0.stream.elementsEqual(name) }), at + 1 < n else {
+                preconditionFailure("BlastTapeExpectation: a tape message names no tape stream")
+            }
+            switch buf[at + 1] {
+            case UInt8(ascii: "d"): counts[s].diffs += 1
+            case UInt8(ascii: "a"): counts[s].trades += 1
+            default: counts[s].tickers += 1
+            }
+        }
+        books = symbols.indices.map { s in
+            let b = gen.book(symbol: s)
+            return Book(symbol: symbols[s].name, lastUpdateId: b.lastUpdateId,
+                        bids: b.bids.map { Level(price: $0.0, quantity: $0.1) },
+                        asks: b.asks.map { Level(price: $0.0, quantity: $0.1) },
+                        diffs: counts[s].diffs, trades: counts[s].trades, tickers: counts[s].tickers)
+        }
+        self.messages = messages
+        self.seed = seed
+    }
+
+    /// Given books (tests: an expectation made wrong on purpose).
+    init(messages: Int, seed: UInt64, books: [Book]) {
+        self.messages = messages
+        self.seed = seed
+        self.books = books
+    }
+
+    /// The first way `view` (a book read in place) differs from symbol
+    /// `index`'s expected book, or nil when it is exactly the same: live,
+    /// the same last update id, the same number of levels a side, every
+    /// price and quantity equal.
+    public func difference(symbol index: Int, in view: BookView) -> String? {
+        let want = books[index]
+        if view.state != .live { return "\(want.symbol): the book is \(view.state), not live" }
+        if view.lastUpdateId != want.lastUpdateId {
+            return "\(want.symbol): last update id \(view.lastUpdateId), the tape's is \(want.lastUpdateId)"
+        }
+        for (side, levels) in [(BookSide.bid, want.bids), (BookSide.ask, want.asks)] {
+            let name = side == .bid ? "bids" : "asks"
+            if view.depth(side) != levels.count {
+                return "\(want.symbol): \(view.depth(side)) \(name), the tape's book has \(levels.count)"
+            }
+            var i = 0
+            var found: String?
+            view.forEach(side) { l in
+                let w = levels[i]
+                let p = l.price.rescaled(to: 8)?.mantissa, q = l.quantity.rescaled(to: 8)?.mantissa
+                if p != w.price || q != w.quantity {
+                    let expected = "\(Price(mantissa: w.price, scale: 8)) x \(Quantity(mantissa: w.quantity, scale: 8))"
+                    found = "\(want.symbol): \(name) level \(i) is \(l.price) x \(l.quantity), the tape's is \(expected)"
+                    return false
+                }
+                i += 1
+                return i < levels.count
+            }
+            if let found { return found }
+        }
+        return nil
+    }
+}

@@ -147,11 +147,33 @@ public final class MarketFeed: @unchecked Sendable {
         handler: ((MarketEventView) -> Void)? = nil,
         tap: ((UnsafeRawBufferPointer) -> Void)? = nil
     ) async throws -> MarketFeed {
+        try await connect(streams: streams, options: options, on: loop, handler: handler, tap: tap, beforeOpening: nil)
+    }
+
+    /// `connect`, with `beforeOpening` run on the loop thread once the feed
+    /// exists and before the connection opens: what it registers (books)
+    /// sees the first message, even from a server that starts sending at once.
+    static func connect(
+        streams: [String],
+        options: Options,
+        on loop: EventLoop,
+        handler: ((MarketEventView) -> Void)?,
+        tap: ((UnsafeRawBufferPointer) -> Void)?,
+        beforeOpening: (@Sendable (MarketFeed) -> Void)?
+    ) async throws -> MarketFeed {
         for s in streams where !MarketStreams.isValid(s) { throw MarketFeedError.unknownStream(s) }
         let url = options.combined
             ? combinedURL(base: options.url, streams: streams, microsecondTimes: options.microsecondTimes)
             : rawURL(base: options.url, streams: streams, microsecondTimes: options.microsecondTimes)
         let feed = MarketFeed(loop: loop, options: options, url: url, streams: streams, tap: tap, handler: handler)
+        if let beforeOpening {
+            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                loop.execute {
+                    beforeOpening(feed)
+                    c.resume()
+                }
+            }
+        }
         var config = WebSocketConfiguration()
         config.maxMessageSize = options.maxMessageSize
         config.handshakeTimeout = options.handshakeTimeout
@@ -166,6 +188,7 @@ public final class MarketFeed: @unchecked Sendable {
                 loop.execute { feed.connectionEnded() }
             }
         } catch {
+            if beforeOpening != nil { loop.execute { feed.connectionEnded() } }
             feed.continuation.finish()
             throw error
         }
