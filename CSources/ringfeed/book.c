@@ -25,27 +25,35 @@ int rf_book_create(rf_book **out, const rf_book_config *cfg)
      * blocks; one more covers the moment of a split. */
     uint32_t max_blocks = 2 * max_levels / (RF__BOOK_B + 1) + 2;
 
-    /* One allocation: the book, both directories and free lists, then the
-     * block pools on cache-line boundaries. Pages of blocks never used are
-     * never touched, so resident memory follows the levels held. */
+    /* The index at most 2/3 full, in a power of two of positions. */
+    uint32_t hcap = 8;
+    while ((uint64_t)hcap * 2 < (uint64_t)max_levels * 3) hcap *= 2;
+
+    /* One zeroed allocation: the book, both directories and free lists,
+     * then the quantity slots, the indexes and the block pools on
+     * cache-line boundaries. Large zeroed allocations come as untouched
+     * pages, so resident memory follows the levels held. */
     size_t head = round_up(sizeof(rf_book), 64);
     size_t mins = round_up((RF__BOOK_PAD + max_blocks) * sizeof(int64_t), 64);
     size_t refs = round_up(max_blocks * sizeof(rf__book_ref), 64);
     size_t ids = round_up(max_blocks * sizeof(uint32_t), 64);
+    size_t qtys = round_up(max_levels * sizeof(int64_t), 64);
+    size_t hkeys = round_up((hcap + 3) * sizeof(int64_t), 64);
+    size_t hslots = round_up(hcap * sizeof(uint32_t), 64);
     size_t pool = (size_t)max_blocks * sizeof(rf__book_block);
-    size_t total = head + 2 * (mins + refs + ids + pool);
-    void *mem = NULL;
-    if (posix_memalign(&mem, 64, total)) return RF_ENOMEM;
+    size_t total = head + 2 * (mins + refs + ids + qtys + hkeys + hslots + pool);
+    void *mem = calloc(1, total + 63);
+    if (!mem) return RF_ENOMEM;
 
-    rf_book *b = mem;
-    memset(b, 0, sizeof *b);
+    rf_book *b = (rf_book *)round_up((size_t)mem, 64);
+    b->allocation = mem;
     b->price_scale = cfg->price_scale;
     b->qty_scale = cfg->qty_scale;
     b->max_levels = max_levels;
     b->memory_bytes = total;
     b->state = RF_BOOK_EMPTY;
     b->simd = rf__cpu_simd_level() >= RF__SIMD_AVX2;
-    char *p = (char *)mem + head;
+    char *p = (char *)b + head;
     for (int side = 0; side < 2; side++) {
         rf__book_side *s = &b->side[side];
         s->min = (int64_t *)p + RF__BOOK_PAD;
@@ -55,11 +63,20 @@ int rf_book_create(rf_book **out, const rf_book_config *cfg)
         s->free_ids = (uint32_t *)p;
         p += ids;
         s->max_blocks = max_blocks;
+        s->hmask = hcap - 1;
+        s->hshift = (uint8_t)(64 - __builtin_ctz(hcap));
     }
     for (int side = 0; side < 2; side++) {
-        b->side[side].pool = (rf__book_block *)p;
+        rf__book_side *s = &b->side[side];
+        s->qty = (int64_t *)p;
+        p += qtys;
+        s->hkey = (int64_t *)p;
+        p += hkeys;
+        s->hslot = (uint32_t *)p;
+        p += hslots;
+        s->pool = (rf__book_block *)p;
         p += pool;
-        rf__book_side_init(&b->side[side], side == RF_BOOK_BID ? 1 : -1);
+        rf__book_side_init(s, side == RF_BOOK_BID ? 1 : -1);
     }
     *out = b;
     return 0;
@@ -67,7 +84,7 @@ int rf_book_create(rf_book **out, const rf_book_config *cfg)
 
 void rf_book_destroy(rf_book *book)
 {
-    free(book);
+    if (book) free(book->allocation);
 }
 
 void rf_book_clear(rf_book *book)

@@ -27,7 +27,7 @@ static inline int walk_next(const rf__book_side *s, walk *w, int64_t *price, int
     const rf__book_block *b = &s->pool[s->ref[w->p - 1].id];
     w->j--;
     *price = rf__book_price(s, b->key[w->j]);
-    *qty = b->qty[w->j];
+    *qty = s->qty[b->slot[w->j]];
     return 1;
 }
 

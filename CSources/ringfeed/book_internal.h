@@ -17,7 +17,13 @@
  * RF__BOOK_B levels (an insert into a full block spills to a neighbour with
  * room before it splits; a delete merges neighbours that fit into one), so
  * a side of n levels uses at most 2n / (B + 1) + 1 blocks, and all of them
- * are allocated at create time for n = max_levels. */
+ * are allocated at create time for n = max_levels.
+ *
+ * Quantities do not live in the blocks: each level has a slot for its
+ * quantity, fixed for the level's life, and an index from key to slot
+ * (book_index.h). A quantity change, most of any depth stream, goes
+ * through the index alone; the blocks move only keys and slot numbers,
+ * and only when a level comes or goes. */
 #ifndef RF_BOOK_INTERNAL_H
 #define RF_BOOK_INTERNAL_H
 
@@ -33,8 +39,8 @@
 #define RF__BOOK_NOKEY INT64_MAX
 
 typedef struct rf__book_block {
-    int64_t key[RF__BOOK_B]; /* ascending; [n, B) are RF__BOOK_NOKEY */
-    int64_t qty[RF__BOOK_B];
+    int64_t key[RF__BOOK_B];   /* ascending; [n, B) are RF__BOOK_NOKEY */
+    uint32_t slot[RF__BOOK_B]; /* where each level's quantity is: side.qty[slot] */
 } rf__book_block;
 
 /* The directory, by position (worst block first), as two arrays: the
@@ -60,6 +66,17 @@ typedef struct rf__book_side {
     uint32_t max_blocks;
     uint32_t levels;
     int64_t sign;           /* +1 bids, -1 asks: price = sign * key */
+    /* Quantities by slot, and the index from key to slot (book_index.h).
+     * A slot keeps its level's quantity for the level's whole life while
+     * the key moves between blocks. */
+    int64_t *qty;           /* [max_levels]; a free slot holds the next free one, or -1 */
+    uint32_t slots_used;    /* slots [0, slots_used) have been handed out */
+    uint32_t free_slot;     /* the first free slot below slots_used, or RF__BOOK_NOWHERE */
+    uint32_t free_slots;
+    uint32_t hmask;         /* index positions - 1 (a power of two minus one) */
+    int64_t *hkey;          /* [hmask + 4]: 0 is empty; the last 3 repeat the first 3 */
+    uint32_t *hslot;        /* [hmask + 1] */
+    uint8_t hshift;         /* 64 - log2(hmask + 1) */
 } rf__book_side;
 
 struct rf_book {
@@ -75,6 +92,7 @@ struct rf_book {
     int64_t last_update_id;
     uint64_t trimmed;
     size_t memory_bytes;
+    void *allocation;       /* what rf_book_destroy frees: the book sits in it, aligned */
     rf__book_side side[2];
 };
 

@@ -46,7 +46,7 @@ int rf_book_iter_next(rf_book_iter *it, rf_book_level *out)
     const rf__book_block *b = &s->pool[s->ref[it->block - 1].id];
     it->index--;
     out->price = rf__book_price(s, b->key[it->index]);
-    out->qty = b->qty[it->index];
+    out->qty = s->qty[b->slot[it->index]];
     return 1;
 }
 
@@ -60,7 +60,7 @@ int rf_book_levels(const rf_book *book, int side, size_t n, rf_book_level *out)
         const rf__book_block *b = &s->pool[d->id];
         for (uint32_t j = d->n; j-- > 0 && c < n; c++) {
             out[c].price = rf__book_price(s, b->key[j]);
-            out[c].qty = b->qty[j];
+            out[c].qty = s->qty[b->slot[j]];
         }
     }
     return (int)c;
@@ -75,7 +75,7 @@ int rf_book_level_at(const rf_book *book, int side, size_t i, rf_book_level *out
         if (i < d->n) {
             const rf__book_block *b = &s->pool[d->id];
             out->price = rf__book_price(s, b->key[d->n - 1 - i]);
-            out->qty = b->qty[d->n - 1 - i];
+            out->qty = s->qty[b->slot[d->n - 1 - i]];
             return book->state;
         }
         i -= d->n;

@@ -1,40 +1,37 @@
 /* Private: the hot path of setting one level, included by book_set.c once
  * per instruction set (the AVX2 copy under a target pragma), so the
  * searches inline into a function compiled for the CPU that runs it.
- * Before including, define RF__BOOK_SET(x) (names), RF__BOOK_LOWER (the
- * block search: the number of keys below a key) and RF__BOOK_FIND (the
- * directory search: the position of the block that holds a key or would
- * receive it). */
+ * Before including, define RF__BOOK_SET(x) (names), RF__BOOK_INDEX_FIND
+ * (rf__book_index_find's contract), RF__BOOK_LOWER (the block search: the
+ * number of keys below a key) and RF__BOOK_FIND (the directory search: the
+ * position of the block that holds a key or would receive it). */
 
-/* The changes that move levels (a delete, a new price), searched again out
- * of line: they are a few percent of updates, and keeping their arguments
- * alive would cost the common path register saves. */
+/* The changes that move levels (a delete, a new price), out of line with
+ * the ordered search: a few percent of a depth stream's updates. */
 static __attribute__((noinline)) int RF__BOOK_SET(_move)(rf_book *book, int side, int64_t key, int64_t qty)
 {
     rf__book_side *s = &book->side[side];
     uint32_t p = RF__BOOK_FIND(s, key);
     rf__book_ref *d = &s->ref[p];
     uint32_t i = RF__BOOK_LOWER(s->pool[d->id].key, key);
-    if (i < d->n && s->pool[d->id].key[i] == key) return rf__book_erase(book, side, p, i); /* qty is 0 */
+    if (i < d->n && s->pool[d->id].key[i] == key) return rf__book_erase(book, side, p, i); /* qty 0: a delete */
     if (!qty) return RF_BOOK_APPLIED;
     if (s->levels >= book->max_levels) return rf__book_set_at_bound(book, side, key, qty);
     return rf__book_insert(book, side, p, i, key, qty);
 }
 
-/* The common case inline: a quantity change of a level that is there. */
+/* The common case inline: a quantity change of a level that is there,
+ * found through the index, with no ordered search. */
 static inline __attribute__((always_inline)) int RF__BOOK_SET()(rf_book *book, int side, int64_t key, int64_t qty)
 {
     rf__book_side *s = &book->side[side];
-    uint32_t p = RF__BOOK_FIND(s, key);
-    const rf__book_ref *d = &s->ref[p];
-    rf__book_block *b = &s->pool[d->id];
-    uint32_t i = RF__BOOK_LOWER(b->key, key);
-    if (!(i < d->n && b->key[i] == key && qty)) return RF__BOOK_SET(_move)(book, side, key, qty);
-    b->qty[i] = qty;
+    uint32_t j = RF__BOOK_INDEX_FIND(s, key);
+    if (__builtin_expect((j == RF__BOOK_NOWHERE) | !qty, 0)) return RF__BOOK_SET(_move)(book, side, key, qty);
+    s->qty[s->hslot[j]] = qty;
     /* Whether this is the best level is a coin toss near the top: a
      * select, not a branch the predictor would miss a third of the time. */
     int64_t *best = &book->best[side].qty;
-    int64_t is_best = -(int64_t)((p == s->nblocks - 1) & (i == d->n - 1));
+    int64_t is_best = -(int64_t)((side == RF_BOOK_BID ? key : -key) == book->best[side].price);
     __asm__("" : "+r"(is_best)); /* opaque: the compiler would make it a branch again */
     *best ^= (*best ^ qty) & is_best;
     return RF_BOOK_APPLIED;

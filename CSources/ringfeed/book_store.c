@@ -3,7 +3,7 @@
  * allocated by rf_book_create; nothing allocates. */
 #include <string.h>
 
-#include "book_internal.h"
+#include "book_index.h"
 #include "ringfeed/error.h"
 
 #define B RF__BOOK_B
@@ -22,6 +22,7 @@ void rf__book_side_init(rf__book_side *s, int64_t sign)
 
 void rf__book_side_clear(rf__book_side *s)
 {
+    rf__book_index_clear(s); /* first: it reads the level count */
     /* Ids pop in ascending order, so a small side stays in the first
      * blocks of the pool (fewer pages touched). */
     s->nfree = 0;
@@ -45,30 +46,30 @@ void rf__book_refresh_best(rf_book *book, int side)
     }
     const rf__book_block *b = &s->pool[r.id];
     book->best[side].price = rf__book_price(s, b->key[r.n - 1]);
-    book->best[side].qty = b->qty[r.n - 1];
+    book->best[side].qty = s->qty[b->slot[r.n - 1]];
 }
 
 /* Shifts within one block (at most 31 levels each way). */
 static inline void block_shift_right(rf__book_block *b, uint32_t i, uint32_t n)
 {
     memmove(&b->key[i + 1], &b->key[i], (n - i) * sizeof b->key[0]);
-    memmove(&b->qty[i + 1], &b->qty[i], (n - i) * sizeof b->qty[0]);
+    memmove(&b->slot[i + 1], &b->slot[i], (n - i) * sizeof b->slot[0]);
 }
 
 static inline void block_shift_left(rf__book_block *b, uint32_t i, uint32_t n)
 {
     memmove(&b->key[i], &b->key[i + 1], (n - 1 - i) * sizeof b->key[0]);
-    memmove(&b->qty[i], &b->qty[i + 1], (n - 1 - i) * sizeof b->qty[0]);
+    memmove(&b->slot[i], &b->slot[i + 1], (n - 1 - i) * sizeof b->slot[0]);
 }
 
 /* Inserts into a block with room. */
-static inline void block_insert(rf__book_side *s, uint32_t p, uint32_t i, int64_t key, int64_t qty)
+static inline void block_insert(rf__book_side *s, uint32_t p, uint32_t i, int64_t key, uint32_t slot)
 {
     rf__book_ref *r = &s->ref[p];
     rf__book_block *b = &s->pool[r->id];
     block_shift_right(b, i, r->n);
     b->key[i] = key;
-    b->qty[i] = qty;
+    b->slot[i] = slot;
     r->n++;
     if (i == 0) s->min[p] = key;
 }
@@ -94,7 +95,7 @@ static void merge_next(rf__book_side *s, uint32_t p)
     rf__book_ref *d = &s->ref[p], e = s->ref[p + 1];
     rf__book_block *a = &s->pool[d->id], *b = &s->pool[e.id];
     memcpy(&a->key[d->n], b->key, e.n * sizeof a->key[0]);
-    memcpy(&a->qty[d->n], b->qty, e.n * sizeof a->qty[0]);
+    memcpy(&a->slot[d->n], b->slot, e.n * sizeof a->slot[0]);
     if (!d->n) s->min[p] = s->min[p + 1];
     d->n += e.n;
     s->free_ids[s->nfree++] = e.id;
@@ -110,6 +111,8 @@ int rf__book_erase(rf_book *book, int side, uint32_t p, uint32_t i)
     rf__book_block *b = &s->pool[r->id];
     uint32_t n = r->n;
     int was_best = p == s->nblocks - 1 && i == n - 1;
+    rf__book_index_remove(s, rf__book_index_find(s, b->key[i]));
+    rf__book_slot_give(s, b->slot[i]);
     block_shift_left(b, i, n);
     b->key[--n] = RF__BOOK_NOKEY;
     r->n = n;
@@ -139,51 +142,57 @@ int rf__book_insert(rf_book *book, int side, uint32_t p, uint32_t i, int64_t key
     rf__book_ref *r = &s->ref[p];
     uint32_t n = r->n;
     int top = p == s->nblocks - 1 && i == n; /* the new level becomes the best */
+    if (n == B && !(p > 0 && s->ref[p - 1].n < B) && !(p + 1 < s->nblocks && s->ref[p + 1].n < B) && !s->nfree) {
+        /* a split with no block free: excluded by the pair invariant;
+         * refuse rather than corrupt */
+        book->trimmed++;
+        return RF_BOOK_TRIMMED;
+    }
+    uint32_t slot = rf__book_slot_take(s);
+    s->qty[slot] = qty;
+    rf__book_index_add(s, key, slot);
     if (n < B) {
-        block_insert(s, p, i, key, qty);
+        block_insert(s, p, i, key, slot);
     } else if (p > 0 && s->ref[p - 1].n < B) {
         /* i >= 1 here: key is above the block's first key (the search). */
         rf__book_ref *l = &s->ref[p - 1];
         rf__book_block *lb = &s->pool[l->id], *b = &s->pool[r->id];
         lb->key[l->n] = b->key[0];
-        lb->qty[l->n] = b->qty[0];
+        lb->slot[l->n] = b->slot[0];
         l->n++;
         memmove(&b->key[0], &b->key[1], (i - 1) * sizeof b->key[0]);
-        memmove(&b->qty[0], &b->qty[1], (i - 1) * sizeof b->qty[0]);
+        memmove(&b->slot[0], &b->slot[1], (i - 1) * sizeof b->slot[0]);
         b->key[i - 1] = key;
-        b->qty[i - 1] = qty;
+        b->slot[i - 1] = slot;
         s->min[p] = b->key[0];
     } else if (p + 1 < s->nblocks && s->ref[p + 1].n < B) {
         rf__book_block *b = &s->pool[r->id];
         if (i == n) {
-            block_insert(s, p + 1, 0, key, qty);
+            block_insert(s, p + 1, 0, key, slot);
         } else {
-            int64_t k = b->key[B - 1], q = b->qty[B - 1];
+            int64_t k = b->key[B - 1];
+            uint32_t q = b->slot[B - 1];
             block_shift_right(b, i, B - 1);
             b->key[i] = key;
-            b->qty[i] = qty;
+            b->slot[i] = slot;
             if (i == 0) s->min[p] = key;
             block_insert(s, p + 1, 0, k, q);
         }
     } else {
-        if (!s->nfree) { /* excluded by the pair invariant; refuse rather than corrupt */
-            book->trimmed++;
-            return RF_BOOK_TRIMMED;
-        }
         uint32_t id = s->free_ids[--s->nfree];
         rf__book_block *b = &s->pool[r->id], *nb = &s->pool[id];
         block_reset(nb);
         memcpy(nb->key, &b->key[B / 2], (B / 2) * sizeof b->key[0]);
-        memcpy(nb->qty, &b->qty[B / 2], (B / 2) * sizeof b->qty[0]);
+        memcpy(nb->slot, &b->slot[B / 2], (B / 2) * sizeof b->slot[0]);
         for (int j = B / 2; j < B; j++) b->key[j] = RF__BOOK_NOKEY;
         dir_open(s, p + 1);
         s->ref[p].n = B / 2;
         s->ref[p + 1] = (rf__book_ref){id, B / 2};
         s->min[p + 1] = nb->key[0];
         if (i <= B / 2)
-            block_insert(s, p, i, key, qty);
+            block_insert(s, p, i, key, slot);
         else
-            block_insert(s, p + 1, i - B / 2, key, qty);
+            block_insert(s, p + 1, i - B / 2, key, slot);
     }
     s->levels++;
     if (top) {
@@ -230,8 +239,11 @@ void rf__book_side_bulk(rf_book *book, int side, const rf_bn_level *levels, size
         }
         rf__book_block *b = &s->pool[s->ref[p].id];
         int64_t key = s->sign * price;
+        uint32_t slot = rf__book_slot_take(s);
+        s->qty[slot] = qty;
+        rf__book_index_add(s, key, slot);
         b->key[j] = key;
-        b->qty[j] = qty;
+        b->slot[j] = slot;
         if (!j) s->min[p] = key;
         s->ref[p].n = ++j;
         left--;
@@ -272,12 +284,16 @@ int rf__book_check(const rf_book *book)
                 prev = b->key[j];
                 int64_t price = rf__book_price(s, b->key[j]);
                 REQ(price > 0 && price <= RF_BOOK_MAX_PRICE);
-                REQ(b->qty[j] > 0);
+                REQ(b->slot[j] < s->slots_used && s->qty[b->slot[j]] > 0);
+                uint32_t at = rf__book_index_find(s, b->key[j]);
+                REQ(at != RF__BOOK_NOWHERE && s->hslot[at] == b->slot[j]);
             }
             for (uint32_t q = 0; q < p; q++) REQ(s->ref[q].id != d->id);
             total += d->n;
         }
         REQ(total == s->levels);
+        int e = rf__book_index_check(s, book->max_levels);
+        if (e) return e;
         for (uint32_t f = 0; f < s->nfree; f++) {
             REQ(s->free_ids[f] < s->max_blocks);
             for (uint32_t p = 0; p < s->nblocks; p++) REQ(s->ref[p].id != s->free_ids[f]);
@@ -286,7 +302,7 @@ int rf__book_check(const rf_book *book)
             const rf__book_ref *d = &s->ref[s->nblocks - 1];
             const rf__book_block *b = &s->pool[d->id];
             REQ(book->best[side].price == rf__book_price(s, b->key[d->n - 1]));
-            REQ(book->best[side].qty == b->qty[d->n - 1]);
+            REQ(book->best[side].qty == s->qty[b->slot[d->n - 1]]);
         } else {
             REQ(book->best[side].price == 0);
         }
