@@ -79,6 +79,40 @@ import Testing
         await sim.stop()
     }
 
+    /// A feed (and the books it kept) is freed once its connection ended and
+    /// nobody holds it: runs of the benchmark do not pile up.
+    @Test func closedFeedIsFreed() async throws {
+        let sim = try await ExchangeSimulator.start(source: TapeMarket(tape: BlastTape(messages: 2000, seed: 6)))
+        let loop = try EventLoop()
+        defer { loop.shutdown() }
+        var options = MarketFeed.Options()
+        options.url = sim.webSocketURL
+        var bookOptions = BookOptions()
+        bookOptions.snapshotURL = sim.httpURL + "/api/v3/depth"
+        bookOptions.budget = WeightBudget(limit: 6000, window: .seconds(60))
+        weak var gone: MarketFeed?
+        weak var goneBook: OrderBook?
+        do {
+            let (feed, books) = try await MarketFeed.connect(streams: Self.streams, orderBooks: Self.symbols,
+                                                             bookOptions: bookOptions, options: options, on: loop)
+            gone = feed
+            goneBook = books[0]
+            let deadline = ContinuousClock.now + .seconds(10)
+            while feed.stats.messages < 2000 && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            #expect(feed.stats.messages == 2000)
+            _ = await feed.close()
+        }
+        let deadline = ContinuousClock.now + .seconds(5)
+        while (gone != nil || goneBook != nil) && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        #expect(gone == nil)
+        #expect(goneBook == nil)
+        await sim.stop()
+    }
+
     /// The built `ringfeed` next to this test bundle (swift test builds it).
     static var ringfeed: URL {
         URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
