@@ -7,13 +7,14 @@
  * not fall on the grid is refused (RF_EDECIMAL), and every level prints back
  * with the book's scales byte-identical to the exchange's text.
  *
- * Memory: everything is allocated by rf_book_create (about 32 bytes per
+ * Memory: everything is allocated by rf_book_create (about 52 bytes per
  * level of max_levels per side, see rf_book_info.memory_bytes); nothing is
- * allocated, and nothing grows, afterwards. Applying one level is a search
- * of a short directory and one small sorted block, and a shift within that
- * block (12-18 ns near the top of a 5000-level book, more deep in it:
- * bench/bench_book.c and bench/RESULTS.md); the best level of each side is
- * cached, so rf_book_best is a couple of loads.
+ * allocated, and nothing grows, afterwards. A new quantity for a level that
+ * is there (most of a depth stream) is a hash probe and a store, about
+ * 10 ns on a 5000-level book; adding or removing a level also searches a
+ * short directory and one small sorted block and shifts within it
+ * (bench/bench_book.c and bench/RESULTS.md). The best level of each side
+ * is cached, so rf_book_best is a couple of loads.
  *
  * Never crossed: a book whose best bid is at or above its best ask is never
  * reported live. An update that crosses it is applied, returns RF_ECROSSED
