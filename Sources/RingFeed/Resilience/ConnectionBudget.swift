@@ -1,0 +1,86 @@
+import CRingFeed
+
+/// A limit on connection attempts over a rolling window, shared by every
+/// connection given the same instance. Binance allows 300 connection
+/// attempts per 5 minutes per IP
+/// (https://developers.binance.com/docs/binance-spot-api-docs/web-socket-streams#websocket-limits);
+/// a process whose feeds keep reconnecting must not spend more than that
+/// however many feeds it has, so every feed takes its attempts from
+/// `ConnectionBudget.binance` unless told otherwise.
+///
+/// An attempt calls `acquire`, which returns at once when fewer than
+/// `limit` attempts were made in the last `window`, and otherwise waits
+/// until the oldest of them leaves the window. A rolling window is at least
+/// as strict as the exchange's count.
+public final class ConnectionBudget: @unchecked Sendable {
+    // @unchecked: every mutable field is read and written with `lock` held.
+
+    /// The budget every Binance feed of the process shares by default.
+    public static let binance = ConnectionBudget(limit: 300, window: .seconds(300))
+
+    public let limit: Int
+    public let window: Duration
+    private let windowNs: UInt64
+    private let clock: @Sendable () -> UInt64
+    private let lock = Mutex()
+    /// Grant times in the window, oldest first, from `head` on; compacted
+    /// when half of the array is dead.
+    private var grants: [UInt64] = []
+    private var head = 0
+    private var total = 0
+    private var waits = 0
+
+    /// - Parameters:
+    ///   - limit: attempts allowed per `window` (> 0).
+    ///   - clock: monotonic nanoseconds; tests pass their own.
+    public init(limit: Int, window: Duration, clock: @escaping @Sendable () -> UInt64 = { rf_now_ns() }) {
+        precondition(limit > 0, "a connection budget needs a positive limit")
+        self.limit = limit
+        self.window = window
+        windowNs = max(1, window.nanoseconds)
+        self.clock = clock
+    }
+
+    /// Takes one attempt now if the window has room: nil when granted, else
+    /// how long until it will.
+    public func tryAcquire() -> Duration? {
+        lock.withLock { () -> Duration? in
+            let now = clock()
+            expire(now)
+            if grants.count - head < limit {
+                grants.append(now)
+                total += 1
+                return nil
+            }
+            return .nanoseconds(Int64(max(1, grants[head] + windowNs - now)))
+        }
+    }
+
+    /// Waits until the window has room, then takes one attempt.
+    /// - Throws: `CancellationError` if the task is cancelled while waiting.
+    public func acquire() async throws {
+        while true {
+            try Task.checkCancellation()
+            guard let wait = tryAcquire() else { return }
+            lock.withLock { waits += 1 }
+            try await Task.sleep(for: wait)
+        }
+    }
+
+    /// Attempts granted in the current window and since creation, and how
+    /// many times an attempt had to wait.
+    public var usage: (inWindow: Int, total: Int, waits: Int) {
+        lock.withLock {
+            expire(clock())
+            return (grants.count - head, total, waits)
+        }
+    }
+
+    private func expire(_ now: UInt64) {
+        while head < grants.count && grants[head] + windowNs <= now { head += 1 }
+        if head > 64 && head * 2 > grants.count {
+            grants.removeFirst(head)
+            head = 0
+        }
+    }
+}

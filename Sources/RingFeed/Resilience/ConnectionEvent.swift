@@ -1,0 +1,41 @@
+/// What a reconnecting feed's connection is doing. Every `connecting` is
+/// followed by `connected` or `disconnected` (a failed attempt), every
+/// `connected` by `disconnected`; `reconnecting` announces the pause before
+/// the next attempt, `gaveUp` ends the sequence.
+public enum ConnectionEvent: Sendable, Equatable, CustomStringConvertible {
+    /// Attempt `attempt` (1 after a start or a healthy connection) begins:
+    /// the connection budget granted it.
+    case connecting(attempt: Int)
+    /// The connection is open and subscribed to every desired stream.
+    case connected(attempt: Int)
+    /// The connection ended, or the attempt failed, for `reason`.
+    case disconnected(reason: DisconnectReason)
+    /// Attempt `attempt` will start after `delay` (the policy's jittered
+    /// backoff; the connection budget may add to it).
+    case reconnecting(attempt: Int, delay: Duration)
+    /// `maxAttempts` attempts failed in a row; the last one for `reason`.
+    case gaveUp(reason: DisconnectReason)
+
+    public var description: String {
+        switch self {
+        case let .connecting(n): "connecting (attempt \(n))"
+        case let .connected(n): "connected (attempt \(n))"
+        case let .disconnected(r): "disconnected: \(r)"
+        case let .reconnecting(n, d): "reconnecting in \(d) (attempt \(n))"
+        case let .gaveUp(r): "gave up: \(r)"
+        }
+    }
+}
+
+/// A `ConnectionEvent` and when it happened.
+public struct LifecycleEvent: Sendable, Equatable, CustomStringConvertible {
+    public var time: ContinuousClock.Instant
+    public var event: ConnectionEvent
+
+    public init(time: ContinuousClock.Instant, event: ConnectionEvent) {
+        self.time = time
+        self.event = event
+    }
+
+    public var description: String { event.description }
+}
