@@ -406,6 +406,61 @@ struct ReconnectTests {
         await sim.stop()
     }
 
+    @Test("subscribe / unsubscribe reach the live connection and every later one; a handler and onGap on the loop thread")
+    func subscriptionsAndHandler() async throws {
+        let sim = try await synthetic(["BTCUSDT", "ETHUSDT"], eventsPerSecond: 60)
+        let loop = try EventLoop()
+        defer { loop.shutdown() }
+        let log = HandlerLog()
+        let feed = try await ResilientFeed.connect(
+            streams: ["btcusdt@trade"], options: options(sim.webSocketURL, Self.policy, idle: .milliseconds(800)), on: loop,
+            handler: { view in
+                let isTrade = view.kind == RF_BN_TRADE && view.streamBytes.elementsEqual("btcusdt@trade".utf8)
+                log.event(tradeId: isTrade ? view.raw.pointee.u.trade.id : nil, onLoop: loop.inEventLoop)
+            },
+            onGap: { gap in log.gap(gap, onLoop: loop.inEventLoop) })
+        let rec = Recorder()
+        rec.follow(feed)
+        try await feed.subscribe(["ethusdt@aggTrade"])
+        #expect(Set(try await #require(feed.connection).listSubscriptions()) == ["btcusdt@trade", "ethusdt@aggTrade"])
+        try await feed.unsubscribe(["btcusdt@trade"])
+        #expect(feed.streams == ["ethusdt@aggTrade"])
+        #expect(try await #require(feed.connection).listSubscriptions() == ["ethusdt@aggTrade"])
+
+        await sim.inject(.dropAfter(messages: 0))
+        #expect(await eventually { rec.count(isConnected) == 2 })
+        #expect(try await #require(feed.connection).listSubscriptions() == ["ethusdt@aggTrade"])
+        log.reset()
+        try await feed.subscribe(["btcusdt@trade"])
+        #expect(await eventually { log.trades.count >= 3 })
+        await sim.inject(.stall)
+        #expect(await eventually(.seconds(5)) { rec.count(isConnected) == 3 })
+        #expect(try await Set(#require(feed.connection).listSubscriptions()) == ["ethusdt@aggTrade", "btcusdt@trade"])
+        let before = log.trades.count
+        #expect(await eventually { log.trades.count >= before + 3 })
+        await feed.stop()
+        #expect(await rec.finished())
+
+        #expect(rec.items("btcusdt@trade").isEmpty, "with a handler, events yields nothing")
+        let counts = log.counts
+        #expect(counts.events > 10 && counts.gaps >= 1 && counts.offLoop == 0)
+        var previous: Int64?
+        var gaps = 0
+        for item in log.trades {
+            switch item {
+            case let .id(x):
+                if let p = previous { #expect(x == p + 1) }
+                previous = x
+            case let .gap(first, last):
+                #expect(previous.map { first == $0 + 1 } ?? false)
+                previous = last
+                gaps += 1
+            }
+        }
+        #expect(gaps >= 1, "the stall's trades are reported missing")
+        await sim.stop()
+    }
+
     @Test("a serverShutdown notice: the feed closes and moves to a new connection")
     func shutdownNotice() async throws {
         let sim = try await synthetic(["BTCUSDT"])
@@ -541,6 +596,32 @@ struct ReconnectTests {
         print("budget 4/s: \(accepted) connections in 3.5 s, busiest window \(busiestWindow(attemptTimes, window)) (client) / \(worst) (simulator), \(budget.usage.waits) waits")
         await sim.stop()
     }
+}
+
+/// What a synchronous handler and `onGap` saw of one trade stream, and
+/// whether they ran on the loop thread.
+private final class HandlerLog: @unchecked Sendable {
+    // @unchecked: guarded by the lock.
+    private let lock = NSLock()
+    private var items: [Recorder.Item] = []
+    private var calls = (events: 0, gaps: 0, offLoop: 0)
+    func event(tradeId: Int64?, onLoop: Bool) {
+        lock.withLock {
+            calls.events += 1
+            if !onLoop { calls.offLoop += 1 }
+            if let tradeId { items.append(.id(tradeId)) }
+        }
+    }
+    func gap(_ g: TradeGap, onLoop: Bool) {
+        lock.withLock {
+            calls.gaps += 1
+            if !onLoop { calls.offLoop += 1 }
+            if g.stream == "btcusdt@trade" { items.append(.gap(g.firstMissing, g.lastMissing)) }
+        }
+    }
+    func reset() { lock.withLock { items = [] } }
+    var trades: [Recorder.Item] { lock.withLock { items } }
+    var counts: (events: Int, gaps: Int, offLoop: Int) { lock.withLock { calls } }
 }
 
 /// Book events with the book's state at each.

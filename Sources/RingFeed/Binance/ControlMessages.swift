@@ -45,6 +45,70 @@ public struct ControlRequest: Sendable, Equatable {
     }
 }
 
+/// One caller of a control request, waiting for its answer.
+struct ControlCaller: Sendable {
+    var continuation: CheckedContinuation<[UInt8], any Error>
+    /// Runs on the loop thread as a successful answer is read, before any
+    /// later message is (payloads that follow may be the new streams').
+    var onSuccess: (@Sendable () -> Void)?
+    /// Its SUBSCRIBE / UNSUBSCRIBE streams, to send its part alone.
+    var streams: [String]
+}
+
+/// One control message on the wire, and everyone waiting for its answer:
+/// queued in the connection's pacer, then pending under its id. Several
+/// SUBSCRIBE calls (or several UNSUBSCRIBE calls) waiting for room travel
+/// as one frame with the union of their streams.
+struct ControlFrame: Sendable {
+    /// `.subscribe` or `.unsubscribe` with `streams`; nil: `make` builds it.
+    var method: ControlRequest.Method?
+    var streams: [String]
+    var make: (@Sendable (Int64) -> ControlRequest)?
+    var callers: [ControlCaller]
+    /// False for what must go alone: opaque requests, and the parts of a
+    /// merged frame the server refused (each sent again for its own answer).
+    var mergeable: Bool
+
+    /// A SUBSCRIBE or UNSUBSCRIBE call's frame.
+    static func streams(_ method: ControlRequest.Method, _ streams: [String], _ caller: ControlCaller) -> ControlFrame {
+        ControlFrame(method: method, streams: streams, make: nil, callers: [caller], mergeable: true)
+    }
+
+    /// Any other request (opaque: never merged).
+    static func opaque(_ make: @escaping @Sendable (Int64) -> ControlRequest, _ caller: ControlCaller) -> ControlFrame {
+        ControlFrame(method: nil, streams: [], make: make, callers: [caller], mergeable: false)
+    }
+
+    func request(id: Int64) -> ControlRequest {
+        if let make { return make(id) }
+        return method == .unsubscribe ? .unsubscribe(streams, id: id) : .subscribe(streams, id: id)
+    }
+
+    /// Takes `other` in if both are the same kind of stream request, both
+    /// mergeable, and the union stays within `cap` names. Never mixes a
+    /// SUBSCRIBE with an UNSUBSCRIBE.
+    mutating func merge(_ other: ControlFrame, cap: Int) -> Bool {
+        guard mergeable, other.mergeable, let m = method, m == other.method,
+              m == .subscribe || m == .unsubscribe else { return false }
+        var added: [String] = []
+        for s in other.streams where !streams.contains(s) && !added.contains(s) { added.append(s) }
+        guard streams.count + added.count <= cap else { return false }
+        streams += added
+        callers += other.callers
+        return true
+    }
+
+    /// Each caller's part as a frame of its own, in order, not mergeable.
+    func split() -> [ControlFrame] {
+        callers.map { ControlFrame(method: method, streams: $0.streams, make: make, callers: [$0], mergeable: false) }
+    }
+
+    /// Fails every caller with `error`.
+    func fail(_ error: any Error) {
+        for c in callers { c.continuation.resume(throwing: error) }
+    }
+}
+
 /// Why a control request did not succeed.
 public enum ControlError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The exchange answered with an error object: Binance's code and message

@@ -43,6 +43,11 @@ public final class MarketFeed: @unchecked Sendable {
         public var handshakeTimeout: Duration = .seconds(10)
         /// TLS for wss:// (nil: the system trust store).
         public var tls: TLSContext?
+        /// Outgoing pacing: at most the exchange's messages per second,
+        /// pongs included, with waiting SUBSCRIBE / UNSUBSCRIBE calls merged
+        /// (Resilience/OutgoingPacer.swift). The limit defaults to the
+        /// URL's venue: 10 for USD-M futures, 5 otherwise.
+        public var pacing = OutgoingPacing()
         public init() {}
     }
 
@@ -71,14 +76,20 @@ public final class MarketFeed: @unchecked Sendable {
     private var onScanError: (@Sendable (RingFeedError, UnsafeRawBufferPointer) -> Void)?
     private var ws: WebSocket?
     private let levels: UnsafeMutablePointer<rf_bn_level>
-    private var pending: [Int64: Pending] = [:]
-
-    /// A request waiting for its answer; `onSuccess` runs on the loop thread
-    /// as the answer is read, before any later message is.
-    private struct Pending {
-        var continuation: CheckedContinuation<[UInt8], any Error>
-        var onSuccess: (@Sendable () -> Void)?
-    }
+    /// Frames sent and waiting for their answer, by request id.
+    private var pending: [Int64: ControlFrame] = [:]
+    /// Everything this feed sends goes through it (loop thread).
+    private lazy var pacer: OutgoingPacer<ControlFrame> = {
+        let p = options.pacing
+        return OutgoingPacer(
+            budget: p.enabled ? p.budget(url: url) : nil, windowNs: p.plannedWindowNs, counters: pacingCounters,
+            // Unowned: the pacer is the feed's and calls back only while it lives.
+            schedule: { [unowned self] ns in
+                self.loop.schedule(after: .nanoseconds(Int64(clamping: ns))) { [weak self] in self?.pacer.fire() }
+            },
+            transmit: { [unowned self] frame in self.transmit(frame) })
+    }()
+    private let pacingCounters = PacingCounters()
     private var nextID: Int64 = 1
     private var subscribed: [String] = [] {
         didSet { nameSoleStream() }
@@ -190,6 +201,9 @@ public final class MarketFeed: @unchecked Sendable {
                 feed.receive(msg.bytes)
             }
             feed.ws = ws
+            // The core answers each ping with a pong at once: count it in the
+            // pacer's window (weak: the socket keeps this closure for good).
+            loop.execute { ws.onPing = { [weak feed] _, _ in feed?.pacer.pongSent() } }
             Task {
                 _ = await ws.closed()
                 loop.execute { feed.connectionEnded() }
@@ -213,21 +227,29 @@ public final class MarketFeed: @unchecked Sendable {
               errors: errorCount.load(ordering: .relaxed), dropped: droppedCount.load(ordering: .relaxed))
     }
 
+    /// What the outgoing pacer did: frames sent, requests merged, the
+    /// longest wait for room, pings answered.
+    public var pacingStats: PacingStats { pacingCounters.stats }
+
     // MARK: control messages
 
-    /// Subscribes to `streams` in one request.
+    /// Subscribes to `streams` in one request. Calls made while an earlier
+    /// SUBSCRIBE waits for room to send share its frame (up to
+    /// `pacing.maxStreamsPerRequest` names); each call completes with the
+    /// answer, and if the exchange refuses a shared frame each call's part
+    /// is sent again alone, so a call fails only for its own streams.
     public func subscribe(_ streams: [String]) async throws {
         for s in streams where !MarketStreams.isValid(s) { throw MarketFeedError.unknownStream(s) }
         // The list changes as the answer is read: payloads that follow it
         // may belong to the new streams.
-        _ = try await request({ .subscribe(streams, id: $0) }, onSuccess: {
+        _ = try await control(.subscribe, streams, onSuccess: {
             self.subscribed.append(contentsOf: streams.filter { !self.subscribed.contains($0) })
         })
     }
 
     /// Unsubscribes from `streams` in one request.
     public func unsubscribe(_ streams: [String]) async throws {
-        _ = try await request({ .unsubscribe(streams, id: $0) }, onSuccess: {
+        _ = try await control(.unsubscribe, streams, onSuccess: {
             self.subscribed.removeAll { streams.contains($0) }
         })
     }
@@ -252,32 +274,47 @@ public final class MarketFeed: @unchecked Sendable {
     }
 
     /// Sends a request and waits for the answer with its id: the raw JSON of
-    /// "result", or the exchange's error as `ControlError.rejected`.
+    /// "result", or the exchange's error as `ControlError.rejected`. It goes
+    /// out when the pacer has room (never merged with another);
+    /// `requestTimeout` counts from then.
     public func request(_ make: @escaping @Sendable (Int64) -> ControlRequest) async throws -> [UInt8] {
-        try await request(make, onSuccess: nil)
+        try await enqueue(streams: [], onSuccess: nil) { .opaque(make, $0) }
     }
 
-    private func request(_ make: @escaping @Sendable (Int64) -> ControlRequest,
-                         onSuccess: (@Sendable () -> Void)?) async throws -> [UInt8] {
+    private func control(_ method: ControlRequest.Method, _ streams: [String],
+                         onSuccess: @escaping @Sendable () -> Void) async throws -> [UInt8] {
+        try await enqueue(streams: streams, onSuccess: onSuccess) { .streams(method, streams, $0) }
+    }
+
+    private func enqueue(streams: [String], onSuccess: (@Sendable () -> Void)?,
+                         _ frame: @escaping @Sendable (ControlCaller) -> ControlFrame) async throws -> [UInt8] {
         try await withCheckedThrowingContinuation { (cont: CheckedContinuation<[UInt8], any Error>) in
             loop.execute {
-                guard !self.ended, let ws = self.ws else {
+                guard !self.ended, self.ws != nil else {
                     cont.resume(throwing: ControlError.connectionClosed)
                     return
                 }
-                let id = self.nextID
-                self.nextID += 1
-                self.pending[id] = Pending(continuation: cont, onSuccess: onSuccess)
-                var text = make(id).json
-                let rc = text.withUTF8 { ws.sendOnLoop(.text, UnsafeRawBufferPointer($0)) }
-                if rc != 0 {
-                    self.pending.removeValue(forKey: id)?.continuation.resume(throwing: ControlError.connectionClosed)
-                    return
-                }
-                self.loop.schedule(after: self.options.requestTimeout) {
-                    self.pending.removeValue(forKey: id)?.continuation.resume(throwing: ControlError.timedOut)
-                }
+                let f = frame(ControlCaller(continuation: cont, onSuccess: onSuccess, streams: streams))
+                let cap = self.options.pacing.maxStreamsPerRequest
+                self.pacer.submit(f) { $0.merge(f, cap: cap) }
             }
+        }
+    }
+
+    /// Sends one frame now: the pacer calls this when the window has room.
+    private func transmit(_ frame: ControlFrame) {
+        guard !ended, let ws else { return frame.fail(ControlError.connectionClosed) }
+        let id = nextID
+        nextID += 1
+        pending[id] = frame
+        var text = frame.request(id: id).json
+        let rc = text.withUTF8 { ws.sendOnLoop(.text, UnsafeRawBufferPointer($0)) }
+        if rc != 0 {
+            pending.removeValue(forKey: id)?.fail(ControlError.connectionClosed)
+            return
+        }
+        loop.schedule(after: options.requestTimeout) {
+            self.pending.removeValue(forKey: id)?.fail(ControlError.timedOut)
         }
     }
 
@@ -319,7 +356,8 @@ public final class MarketFeed: @unchecked Sendable {
         books.connectionEnded()
         let waiting = pending
         pending = [:]
-        for (_, p) in waiting { p.continuation.resume(throwing: ControlError.connectionClosed) }
+        for (_, f) in waiting { f.fail(ControlError.connectionClosed) }
+        for f in pacer.drain() { f.fail(ControlError.connectionClosed) }
         continuation.finish()
     }
 
@@ -394,13 +432,19 @@ public final class MarketFeed: @unchecked Sendable {
 
     private func answer(_ ev: rf_bn_event) {
         let r = ev.u.response
-        guard r.id != Int64.min, let p = pending.removeValue(forKey: r.id) else { return }
+        guard r.id != Int64.min, let f = pending.removeValue(forKey: r.id) else { return }
         if rf_bn_type(rawValue: UInt32(ev.type)) == RF_BN_ERROR {
+            // A refused shared frame: each caller's part again, alone and
+            // first in line, so each gets the answer its own request gets.
+            if f.callers.count > 1 { return pacer.submitFirst(f.split()) }
             let msg = decodeJSONStringBody(r.error_msg.bytes) ?? String(decoding: r.error_msg.bytes, as: UTF8.self)
-            p.continuation.resume(throwing: ControlError.rejected(code: r.error_code, message: msg))
+            f.fail(ControlError.rejected(code: r.error_code, message: msg))
         } else {
-            p.onSuccess?()
-            p.continuation.resume(returning: Array(r.result.bytes))
+            let result = Array(r.result.bytes)
+            for c in f.callers {
+                c.onSuccess?()
+                c.continuation.resume(returning: result)
+            }
         }
     }
 }
