@@ -443,7 +443,9 @@ struct ReconnectTests {
 
         #expect(rec.items("btcusdt@trade").isEmpty, "with a handler, events yields nothing")
         let counts = log.counts
-        #expect(counts.events > 10 && counts.gaps >= 1 && counts.offLoop == 0)
+        let tradeIds = log.trades.filter { if case .id = $0 { true } else { false } }.count
+        #expect(tradeIds >= 6 && counts.events >= tradeIds, "handler calls: \(counts.events), btcusdt@trade ids: \(tradeIds)")
+        #expect(counts.gaps >= 1 && counts.offLoop == 0)
         var previous: Int64?
         var gaps = 0
         for item in log.trades {
@@ -515,7 +517,8 @@ struct ReconnectTests {
                 continue
             }
             let waited = life[i + 1].time - e.time
-            #expect(waited >= delay && waited <= delay + .milliseconds(150), "attempt \(n): drew \(delay), waited \(waited)")
+            // Never sooner than drawn (no storm); later only by scheduling.
+            #expect(waited >= delay && waited <= delay + .milliseconds(300), "attempt \(n): drew \(delay), waited \(waited)")
             samples.append("\(n): \(Int(delay.nanoseconds / 1_000_000))/\(Int(ceiling.nanoseconds / 1_000_000)) ms")
         }
         #expect(attempts >= 4, "3 s down with a 50 ms base and an 800 ms cap")

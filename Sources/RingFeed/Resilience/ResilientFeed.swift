@@ -26,11 +26,14 @@ import Synchronization
 /// or when the policy gives up. With a synchronous `handler` (loop thread,
 /// events seen in place) `events` yields nothing; gaps then go to `onGap`,
 /// called on the loop thread right before the trade after the hole.
+///
+/// The feed keeps itself running (and alive) until `stop()` or until the
+/// policy gives up; the loop must outlive it.
 public final class ResilientFeed: @unchecked Sendable {
     // @unchecked: `desired`, `current`, `stopped`, `connects`, `connectedAt`,
-    // `dropReason` and `supervisor` are guarded by `lock`; `sequencer`,
-    // `bookKeys` and `depthOnlyForBooks` are touched on the loop thread
-    // only; the rest is immutable after init, counters are atomics.
+    // `dropReason` and `supervisor` are guarded by `lock`; `sequencer` and
+    // `depthOnlyForBooks` are touched on the loop thread only; the rest is
+    // immutable after init, counters are atomics.
 
     public struct Options: Sendable {
         /// The connection (URL, TLS, timeouts, event buffer); `combined` is
@@ -89,7 +92,7 @@ public final class ResilientFeed: @unchecked Sendable {
     private var supervisor: Task<Void, Never>?
 
     private let sequencer = TradeSequencer()
-    private var bookKeys: [SymbolKey]
+    private let bookKeys: [SymbolKey]
     /// Every desired depth-diff stream is a book's: a depth update needs no
     /// lookup to know it is kept (the common case).
     private var depthOnlyForBooks = true
