@@ -463,6 +463,38 @@ struct ReconnectTests {
         await sim.stop()
     }
 
+    @Test("over TLS: a peer gone without close_notify is a lost connection, an untrusted certificate a TLS error")
+    func tls() async throws {
+        let server = try TLSContext.server(certificateFile: cert("server.pem"), keyFile: cert("server.key"))
+        let sim = try await synthetic(["BTCUSDT"]) { $0.tls = server }
+        let loop = try EventLoop()
+        defer { loop.shutdown() }
+        var o = options(sim.webSocketURL, Self.policy)
+        o.feed.tls = try TLSContext.client(caFile: cert("ca.pem"))
+        let feed = try await ResilientFeed.connect(streams: ["btcusdt@aggTrade"], options: o, on: loop)
+        let rec = Recorder()
+        rec.follow(feed)
+        await sim.inject(.dropAfter(messages: 0))
+        #expect(await eventually { rec.count(isConnected) == 2 })
+        let reason = rec.events.first(where: isDisconnected)
+        #expect(reason == .disconnected(reason: .connectionLost) || reason == .disconnected(reason: .connectionReset),
+                "\(String(describing: reason))")
+        await feed.stop()
+        #expect(await rec.finished())
+
+        var wrong = options(sim.webSocketURL, Self.policy)
+        wrong.feed.tls = try TLSContext.client(caFile: cert("wrong-ca.pem"))
+        wrong.reconnect.maxAttempts = 1
+        let untrusted = try ResilientFeed.start(streams: ["btcusdt@aggTrade"], options: wrong, on: loop)
+        let rec2 = Recorder()
+        rec2.follow(untrusted)
+        #expect(await rec2.finished())
+        #expect(rec2.events == [.connecting(attempt: 1), .disconnected(reason: .tls(.tlsUntrusted)), .gaveUp(reason: .tls(.tlsUntrusted))])
+        print("TLS: \(String(describing: reason)); wrong CA: \(rec2.events.last.map(String.init(describing:)) ?? "-")")
+        await untrusted.stop()
+        await sim.stop()
+    }
+
     @Test("a serverShutdown notice: the feed closes and moves to a new connection")
     func shutdownNotice() async throws {
         let sim = try await synthetic(["BTCUSDT"])
