@@ -8,30 +8,6 @@ import Testing
 // book (issue 5): the client never gets the IP refused, backs off as told,
 // and periodic verification finds what the stream got wrong.
 
-/// Book events seen on the I/O thread.
-private final class EventLog: @unchecked Sendable {
-    // @unchecked: guarded by the lock.
-    private let lock = NSLock()
-    private var items: [BookEvent] = []
-
-    func watch(_ book: OrderBook) {
-        book.onEvent { e in self.lock.withLock { self.items.append(e) } }
-    }
-    var events: [BookEvent] { lock.withLock { items } }
-    var verifications: [BookVerification] {
-        events.compactMap { if case let .verified(v) = $0 { v } else { nil } }
-    }
-}
-
-/// Polls `condition` every 5 ms until it holds or `timeout` passes.
-private func eventually(_ timeout: Duration = .seconds(15), _ condition: () async -> Bool) async -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if await condition() { return true }
-        try? await Task.sleep(for: .milliseconds(5))
-    }
-    return await condition()
-}
 
 private func simulator(_ symbols: [String], eventsPerSecond: Double = 5, levels: Int = 40,
                        _ limits: (inout SimulatorLimits) -> Void = { _ in }) async throws -> ExchangeSimulator {
@@ -59,32 +35,13 @@ private func feedOptions(_ sim: ExchangeSimulator) -> MarketFeed.Options {
     return o
 }
 
-/// Whether the book equals the simulator's true book at the same update id.
-/// The true book is read without a REST request (no weight spent from the
-/// limit the books share); the book is watched until it reaches that id, and
-/// a book that moves past it between two looks is tried with a fresh one.
+/// Whether the book equals the simulator's true book at the same update id,
+/// read without a REST request (no weight spent from the limit the books
+/// share).
 private func equalsTrueBook(_ book: OrderBook, _ sim: ExchangeSimulator, tries: Int = 40) async throws -> Bool {
-    for _ in 0..<tries {
-        let body = try #require(await sim.depthSnapshot(symbol: book.symbol, limit: 5000))
-        let exchange = try DepthSnapshot(json: body)
-        let deadline = ContinuousClock.now + .seconds(2)
-        while ContinuousClock.now < deadline {
-            let id = book.lastUpdateId
-            if id == exchange.lastUpdateId {
-                let mine = book.snapshot()
-                if mine.lastUpdateId == exchange.lastUpdateId {
-                    #expect(mine.state == .live)
-                    #expect(mine.bids == exchange.bids, "bids of \(book.symbol) at \(exchange.lastUpdateId)")
-                    #expect(mine.asks == exchange.asks, "asks of \(book.symbol) at \(exchange.lastUpdateId)")
-                    return mine.bids == exchange.bids && mine.asks == exchange.asks && mine.state == .live
-                }
-            }
-            if id > exchange.lastUpdateId { break }
-            try await Task.sleep(for: .milliseconds(1))
-        }
+    try await bookEqualsExchange(book, tries: tries) {
+        try DepthSnapshot(json: try #require(await sim.depthSnapshot(symbol: book.symbol, limit: 5000)))
     }
-    Issue.record("\(book.symbol): never at the id of a true snapshot")
-    return false
 }
 
 /// Every book compared at once (each waits for its own next diff event).
@@ -240,9 +197,9 @@ struct BookFaultTests {
         let budget = WeightBudget(limit: 200, window: .seconds(2))
         let feed = try await MarketFeed.connect(streams: [], options: feedOptions(sim), on: loop)
         let books = try await feed.orderBooks(symbols: symbols, options: bookOptions(sim, limit: 100, budget: budget))
-        #expect(await eventually(.seconds(20)) { books.allSatisfy { $0.state == .live } })
+        #expect(await waitUntil(.seconds(20)) { books.allSatisfy { $0.state == .live } })
         await sim.inject(.skipUpdateIds(symbol: nil, count: 2))
-        #expect(await eventually(.seconds(20)) { books.allSatisfy { $0.stats.resyncs >= 1 && $0.state == .live } })
+        #expect(await waitUntil(.seconds(20)) { books.allSatisfy { $0.stats.resyncs >= 1 && $0.state == .live } })
         let s = await sim.statistics()
         #expect(s.restTooManyRequests == 0 && s.restBanned == 0, "\(s.restTooManyRequests) answered 429, \(s.restBanned) 418")
         let log = await sim.restLog()
@@ -267,12 +224,12 @@ struct BookFaultTests {
         let budget = WeightBudget(limit: 6000, window: .seconds(60))
         let feed = try await MarketFeed.connect(streams: [], options: feedOptions(sim), on: loop)
         let books = try await feed.orderBooks(symbols: symbols, options: bookOptions(sim, limit: 100, budget: budget))
-        #expect(await eventually { books.allSatisfy { $0.state == .live } })
+        #expect(await waitUntil { books.allSatisfy { $0.state == .live } })
         let before = await sim.restLog().count
         let retryAfter = 2
         await sim.inject(status == 429 ? .rest429(count: 1, retryAfter: retryAfter) : .rest418(count: 1, retryAfter: retryAfter))
         await sim.inject(.skipUpdateIds(symbol: nil, count: 2)) // every book resyncs at once
-        #expect(await eventually { books.allSatisfy { $0.stats.resyncs >= 1 && $0.state == .live } })
+        #expect(await waitUntil { books.allSatisfy { $0.stats.resyncs >= 1 && $0.state == .live } })
 
         let log = Array(await sim.restLog().dropFirst(before))
         let first = try #require(log.firstIndex { $0.status == status })
@@ -321,10 +278,10 @@ struct BookFaultTests {
         o.verification = .init(interval: .milliseconds(100), limit: 100)
         let feed = try await MarketFeed.connect(streams: [], options: feedOptions(sim), on: loop)
         let books = try await feed.orderBooks(symbols: symbols, options: o)
-        let logs = books.map { b in EventLog().also { $0.watch(b) } }
+        let logs = books.map { b in BookEventLog().also { $0.watch(b) } }
         let (btc, btcLog) = (books[0], logs[0])
         // Verified right before the fault.
-        #expect(await eventually { logs.allSatisfy { $0.verifications.filter(\.conclusive).count >= 2 } })
+        #expect(await waitUntil { logs.allSatisfy { $0.verifications.filter(\.conclusive).count >= 2 } })
         #expect(books.allSatisfy { $0.stats.verificationsFailed == 0 && $0.stats.resyncs == 0 })
         let seen = btcLog.events.count
         if corrupt { #expect(await sim.inject(.corruptDiff(symbol: "BTCUSDT")) == 1) }
@@ -342,7 +299,7 @@ struct BookFaultTests {
             #expect(local > exchange)
             #expect(after[failedAt + 1] == .resyncing(.verification))
             #expect(after[(failedAt + 1)...].contains { if case .synced = $0 { true } else { false } })
-            #expect(await eventually { btc.state == .live && btc.stats.resyncs == 1 })
+            #expect(await waitUntil { btc.state == .live && btc.stats.resyncs == 1 })
             #expect(btc.stats.verificationsFailed == 1 && btc.stats.gaps == 0)
             #expect(try await equalsTrueBook(btc, sim))
         } else {
@@ -358,12 +315,5 @@ struct BookFaultTests {
         #expect(s.restTooManyRequests == 0 && s.restBanned == 0)
         await feed.close()
         await sim.stop()
-    }
-}
-
-private extension EventLog {
-    func also(_ body: (EventLog) -> Void) -> EventLog {
-        body(self)
-        return self
     }
 }

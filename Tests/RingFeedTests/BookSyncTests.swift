@@ -3,32 +3,6 @@ import RingFeed
 import RingFeedSimulator
 import Testing
 
-/// Book events seen on the I/O thread, with the book's state at each.
-private final class EventLog: @unchecked Sendable {
-    // @unchecked: guarded by the lock.
-    private let lock = NSLock()
-    private var items: [(BookEvent, BookState)] = []
-
-    func watch(_ book: OrderBook) {
-        book.onEvent { [weak book] e in
-            let state = book?.state ?? .empty
-            self.lock.withLock { self.items.append((e, state)) }
-        }
-    }
-    var all: [(BookEvent, BookState)] { lock.withLock { items } }
-    var events: [BookEvent] { all.map(\.0) }
-    func count(_ match: (BookEvent) -> Bool) -> Int { events.filter(match).count }
-}
-
-/// Polls `condition` every 5 ms until it holds or `timeout` passes.
-private func eventually(_ timeout: Duration = .seconds(15), _ condition: () async -> Bool) async -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if await condition() { return true }
-        try? await Task.sleep(for: .milliseconds(5))
-    }
-    return await condition()
-}
 
 private func isSynced(_ e: BookEvent) -> Bool { if case .synced = e { return true } else { return false } }
 
@@ -56,34 +30,13 @@ private func feedOptions(_ sim: ExchangeSimulator) -> MarketFeed.Options {
     return o
 }
 
-/// Whether the book equals the simulator's own book (its REST snapshot) at
-/// the same update id: a snapshot is fetched, the book is watched until it
-/// reaches that id, and both are compared then. A book that moves past the
-/// id between two looks is tried again with a new snapshot.
+/// Whether the book equals the simulator's REST book at the same update id.
 private func equalsExchange(_ book: OrderBook, _ sim: ExchangeSimulator, futures: Bool, loop: EventLoop,
                             tries: Int = 40) async throws -> Bool {
     let path = futures ? "/fapi/v1/depth" : "/api/v3/depth"
-    for _ in 0..<tries {
-        let r = try await HTTPClient.get("\(sim.httpURL)\(path)?symbol=\(book.symbol)&limit=1000", on: loop)
-        let exchange = try DepthSnapshot(json: r.body)
-        let deadline = ContinuousClock.now + .seconds(2)
-        while ContinuousClock.now < deadline {
-            let id = book.lastUpdateId
-            if id == exchange.lastUpdateId {
-                let mine = book.snapshot()
-                if mine.lastUpdateId == exchange.lastUpdateId {
-                    #expect(mine.state == .live)
-                    #expect(mine.bids == exchange.bids, "bids of \(book.symbol) at \(exchange.lastUpdateId)")
-                    #expect(mine.asks == exchange.asks, "asks of \(book.symbol) at \(exchange.lastUpdateId)")
-                    return mine.bids == exchange.bids && mine.asks == exchange.asks && mine.state == .live
-                }
-            }
-            if id > exchange.lastUpdateId { break }
-            try await Task.sleep(for: .milliseconds(1))
-        }
+    return try await bookEqualsExchange(book, tries: tries) {
+        try DepthSnapshot(json: try await HTTPClient.get("\(sim.httpURL)\(path)?symbol=\(book.symbol)&limit=1000", on: loop).body)
     }
-    Issue.record("\(book.symbol): never at the id of an exchange snapshot")
-    return false
 }
 
 @Suite("Book sync against the simulator", .serialized, .timeLimit(.minutes(3)))
@@ -151,10 +104,10 @@ struct BookSyncTests {
         defer { loop.shutdown() }
         let feed = try await MarketFeed.connect(streams: [], options: feedOptions(sim), on: loop)
         let books = try await feed.orderBooks(symbols: symbols, options: bookOptions(sim, futures: futures))
-        let logs = books.map { b in EventLog().also { $0.watch(b) } }
+        let logs = books.map { b in BookEventLog().also { $0.watch(b) } }
         for (book, log) in zip(books, logs) {
             let ref = try #require(reference[book.symbol])
-            let reached = await eventually(.seconds(30)) { book.lastUpdateId == ref.0 }
+            let reached = await waitUntil(.seconds(30)) { book.lastUpdateId == ref.0 }
             #expect(reached, "\(book.symbol) at \(book.lastUpdateId), the recording ends at \(ref.0)")
             let s = book.snapshot()
             #expect(s.state == .live)
@@ -179,12 +132,12 @@ struct BookSyncTests {
         let feed = try await MarketFeed.connect(streams: [], options: feedOptions(sim), on: loop)
         let books = try await feed.orderBooks(symbols: ["BTCUSDT", "ETHUSDT"], options: bookOptions(sim, futures: futures))
         let (btc, eth) = (books[0], books[1])
-        let log = EventLog()
+        let log = BookEventLog()
         log.watch(btc)
-        #expect(await eventually { btc.state == .live && eth.state == .live })
+        #expect(await waitUntil { btc.state == .live && eth.state == .live })
         #expect(try await equalsExchange(btc, sim, futures: futures, loop: loop))
         await sim.inject(.skipUpdateIds(symbol: "BTCUSDT", count: 3))
-        #expect(await eventually { btc.stats.gaps == 1 && btc.stats.resyncs == 1 && btc.state == .live })
+        #expect(await waitUntil { btc.stats.gaps == 1 && btc.stats.resyncs == 1 && btc.state == .live })
         let events = log.all
         let gapAt = try #require(events.firstIndex { if case .gap = $0.0 { true } else { false } })
         #expect(events[gapAt].1 == .stale) // readable, marked stale
@@ -210,20 +163,20 @@ struct BookSyncTests {
         o.reconnectDelay = .milliseconds(50)
         let feed = try await BookFeed.start(symbols: ["BTCUSDT", "ETHUSDT"], options: o, on: loop)
         let btc = try #require(feed.orderBook(symbol: "btcusdt"))
-        let log = EventLog()
+        let log = BookEventLog()
         log.watch(btc)
-        #expect(await eventually { btc.state == .live })
+        #expect(await waitUntil { btc.state == .live })
         #expect(try await equalsExchange(btc, sim, futures: false, loop: loop))
 
         await sim.inject(.dropAfter(messages: 0))
-        #expect(await eventually { log.events.contains(.disconnected) })
-        #expect(await eventually { feed.connections == 2 && btc.state == .live && btc.stats.resyncs == 1 })
+        #expect(await waitUntil { log.events.contains(.disconnected) })
+        #expect(await waitUntil { feed.connections == 2 && btc.state == .live && btc.stats.resyncs == 1 })
         #expect(log.all.first { $0.0 == .disconnected }?.1 == .stale)
         #expect(try await equalsExchange(btc, sim, futures: false, loop: loop))
 
         await sim.inject(.stall)
-        #expect(await eventually { log.count { $0 == .disconnected } == 2 })
-        #expect(await eventually { feed.connections == 3 && btc.state == .live && btc.stats.resyncs == 2 })
+        #expect(await waitUntil { log.count { $0 == .disconnected } == 2 })
+        #expect(await waitUntil { feed.connections == 3 && btc.state == .live && btc.stats.resyncs == 2 })
         #expect(try await equalsExchange(btc, sim, futures: false, loop: loop))
         let eth = try #require(feed.orderBook(symbol: "ETHUSDT"))
         #expect(try await equalsExchange(eth, sim, futures: false, loop: loop))
@@ -242,10 +195,10 @@ struct BookSyncTests {
         o.verification = .init(interval: .milliseconds(150), limit: 50)
         let feed = try await MarketFeed.connect(streams: [], options: feedOptions(sim), on: loop)
         let book = try await feed.orderBook(symbol: "BTCUSDT", options: o)
-        let log = EventLog()
+        let log = BookEventLog()
         log.watch(book)
         let conclusive = { log.events.filter { if case let .verified(v) = $0 { v.conclusive } else { false } } }
-        #expect(await eventually(.seconds(30)) { conclusive().count >= 5 })
+        #expect(await waitUntil(.seconds(30)) { conclusive().count >= 5 })
         for case let .verified(v) in conclusive() {
             #expect(v.matches, "\(v.differences)")
             // 50 levels asked of a book of about 200: the rest is unknown, not different.
@@ -280,12 +233,12 @@ struct BookSyncTests {
         let start = ContinuousClock.now
         let feed = try await MarketFeed.connect(streams: [], options: feedOptions(sim), on: loop)
         let books = try await feed.orderBooks(symbols: symbols, options: o)
-        #expect(await eventually(.seconds(40)) { books.allSatisfy { $0.state == .live } })
+        #expect(await waitUntil(.seconds(40)) { books.allSatisfy { $0.state == .live } })
         let firstSync = ContinuousClock.now - start
         #expect(firstSync >= .seconds(3.5)) // three windows: the budget made them wait
         // Every book resyncs at once.
         await sim.inject(.skipUpdateIds(symbol: nil, count: 2))
-        #expect(await eventually(.seconds(40)) { books.allSatisfy { $0.stats.resyncs >= 1 && $0.state == .live } })
+        #expect(await waitUntil(.seconds(40)) { books.allSatisfy { $0.stats.resyncs >= 1 && $0.state == .live } })
         sampler.cancel()
         _ = await sampler.value
         #expect(books.allSatisfy { $0.stats.gaps >= 1 })
@@ -313,11 +266,4 @@ private final class SampleLog: @unchecked Sendable {
     private var items: [(ContinuousClock.Instant, Int)] = []
     func add(_ t: ContinuousClock.Instant, _ n: Int) { lock.withLock { items.append((t, n)) } }
     var all: [(ContinuousClock.Instant, Int)] { lock.withLock { items } }
-}
-
-extension EventLog {
-    func also(_ body: (EventLog) -> Void) -> EventLog {
-        body(self)
-        return self
-    }
 }

@@ -21,15 +21,6 @@ private struct SeededRandom: RandomNumberGenerator {
     }
 }
 
-/// Polls `condition` every 5 ms until it holds or `timeout` passes.
-private func eventually(_ timeout: Duration = .seconds(10), _ condition: () async -> Bool) async -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if await condition() { return true }
-        try? await Task.sleep(for: .milliseconds(5))
-    }
-    return await condition()
-}
 
 /// What a feed's two sequences delivered: lifecycle events, and per trade
 /// stream its ids and gaps in order.
@@ -76,7 +67,7 @@ private final class Recorder: @unchecked Sendable {
 
     /// Waits (bounded) for both sequences' tasks to end.
     func finished(within timeout: Duration = .seconds(5)) async -> Bool {
-        await eventually(timeout) { ended.lifecycle && ended.events }
+        await waitUntil(timeout) { ended.lifecycle && ended.events }
     }
 
     /// Checks one stream: every id is the previous + 1 or comes right after
@@ -136,29 +127,11 @@ private func bookOptions(_ sim: ExchangeSimulator) -> BookOptions {
     return o
 }
 
-/// Whether the book equals the simulator's REST book at the same update id
-/// (a snapshot is fetched and the book watched until it reaches that id).
+/// Whether the book equals the simulator's REST book at the same update id.
 private func equalsExchange(_ book: OrderBook, _ sim: ExchangeSimulator, loop: EventLoop, tries: Int = 40) async throws -> Bool {
-    for _ in 0..<tries {
-        let r = try await HTTPClient.get("\(sim.httpURL)/api/v3/depth?symbol=\(book.symbol)&limit=1000", on: loop)
-        let exchange = try DepthSnapshot(json: r.body)
-        let deadline = ContinuousClock.now + .seconds(2)
-        while ContinuousClock.now < deadline {
-            let id = book.lastUpdateId
-            if id == exchange.lastUpdateId {
-                let mine = book.snapshot()
-                if mine.lastUpdateId == exchange.lastUpdateId {
-                    #expect(mine.state == .live)
-                    #expect(mine.bids == exchange.bids && mine.asks == exchange.asks, "\(book.symbol) at \(exchange.lastUpdateId)")
-                    return mine.bids == exchange.bids && mine.asks == exchange.asks && mine.state == .live
-                }
-            }
-            if id > exchange.lastUpdateId { break }
-            try await Task.sleep(for: .milliseconds(1))
-        }
+    try await bookEqualsExchange(book, tries: tries) {
+        try DepthSnapshot(json: try await HTTPClient.get("\(sim.httpURL)/api/v3/depth?symbol=\(book.symbol)&limit=1000", on: loop).body)
     }
-    Issue.record("\(book.symbol): never at the id of an exchange snapshot")
-    return false
 }
 
 /// Largest number of `times` inside any window of length `window`.
@@ -329,14 +302,14 @@ struct ReconnectTests {
         let rec = Recorder()
         rec.follow(feed)
         let btc = try #require(feed.orderBook(symbol: "BTCUSDT"))
-        let bookLog = BookLog()
+        let bookLog = BookEventLog()
         bookLog.watch(btc)
-        #expect(await eventually { btc.state == .live && rec.items("btcusdt@trade").count >= 5 })
+        #expect(await waitUntil { btc.state == .live && rec.items("btcusdt@trade").count >= 5 })
         try await Task.sleep(for: .milliseconds(300))
 
         for round in 1...2 {
             await sim.inject(.dropAfter(messages: 0))
-            #expect(await eventually { rec.count(isConnected) == round + 1 }) // the first is connect's
+            #expect(await waitUntil { rec.count(isConnected) == round + 1 }) // the first is connect's
             let events = rec.events
             let drop = try #require(events.lastIndex(where: isDisconnected))
             guard case let .disconnected(reason) = events[drop] else { continue }
@@ -351,14 +324,14 @@ struct ReconnectTests {
                 #expect(events[drop + 2] == .connecting(attempt: 1))
                 #expect(events[drop + 3] == .connected(attempt: 1))
             }
-            #expect(bookLog.states.contains { $0.0 == .disconnected && $0.1 == .stale })
+            #expect(bookLog.all.contains { $0.0 == .disconnected && $0.1 == .stale })
             // The new connection has every stream, the book's included (asked of the exchange).
             let listed = try await #require(feed.connection).listSubscriptions()
             #expect(Set(listed) == Set(streams + ["btcusdt@depth@100ms"]))
-            #expect(await eventually { btc.state == .live && btc.stats.resyncs == round })
+            #expect(await waitUntil { btc.state == .live && btc.stats.resyncs == round })
             #expect(try await equalsExchange(btc, sim, loop: loop))
             let before = rec.items("btcusdt@trade").count
-            #expect(await eventually { rec.items("btcusdt@trade").count >= before + 3 })
+            #expect(await waitUntil { rec.items("btcusdt@trade").count >= before + 3 })
             try await Task.sleep(for: .milliseconds(300))
         }
         #expect(feed.connections == 3)
@@ -387,17 +360,17 @@ struct ReconnectTests {
                                                    options: options(sim.webSocketURL, Self.policy, idle: idle), on: loop)
         let rec = Recorder()
         rec.follow(feed)
-        #expect(await eventually { rec.items("btcusdt@trade").count >= 3 })
+        #expect(await waitUntil { rec.items("btcusdt@trade").count >= 3 })
         let stalledAt = ContinuousClock.now
         await sim.inject(.stall)
-        #expect(await eventually(.seconds(5)) { rec.count(isConnected) == 2 })
+        #expect(await waitUntil(.seconds(5)) { rec.count(isConnected) == 2 })
         let life = rec.lifecycle
         let drop = try #require(life.first { isDisconnected($0.event) })
         #expect(drop.event == .disconnected(reason: .idleTimeout(idle)))
         let detected = drop.time - stalledAt
         #expect(detected >= idle - .milliseconds(50) && detected <= idle + .milliseconds(400), "detected after \(detected)")
         let before = rec.items("btcusdt@trade").count
-        #expect(await eventually { rec.items("btcusdt@trade").count >= before + 3 })
+        #expect(await waitUntil { rec.items("btcusdt@trade").count >= before + 3 })
         await feed.stop()
         #expect(await rec.finished())
         let (_, gaps) = rec.checkExactlyOnce("btcusdt@trade")
@@ -428,16 +401,16 @@ struct ReconnectTests {
         #expect(try await #require(feed.connection).listSubscriptions() == ["ethusdt@aggTrade"])
 
         await sim.inject(.dropAfter(messages: 0))
-        #expect(await eventually { rec.count(isConnected) == 2 })
+        #expect(await waitUntil { rec.count(isConnected) == 2 })
         #expect(try await #require(feed.connection).listSubscriptions() == ["ethusdt@aggTrade"])
         log.reset()
         try await feed.subscribe(["btcusdt@trade"])
-        #expect(await eventually { log.trades.count >= 3 })
+        #expect(await waitUntil { log.trades.count >= 3 })
         await sim.inject(.stall)
-        #expect(await eventually(.seconds(5)) { rec.count(isConnected) == 3 })
+        #expect(await waitUntil(.seconds(5)) { rec.count(isConnected) == 3 })
         #expect(try await Set(#require(feed.connection).listSubscriptions()) == ["ethusdt@aggTrade", "btcusdt@trade"])
         let before = log.trades.count
-        #expect(await eventually { log.trades.count >= before + 3 })
+        #expect(await waitUntil { log.trades.count >= before + 3 })
         await feed.stop()
         #expect(await rec.finished())
 
@@ -475,7 +448,7 @@ struct ReconnectTests {
         let rec = Recorder()
         rec.follow(feed)
         await sim.inject(.dropAfter(messages: 0))
-        #expect(await eventually { rec.count(isConnected) == 2 })
+        #expect(await waitUntil { rec.count(isConnected) == 2 })
         let reason = rec.events.first(where: isDisconnected)
         #expect(reason == .disconnected(reason: .connectionLost) || reason == .disconnected(reason: .connectionReset),
                 "\(String(describing: reason))")
@@ -505,7 +478,7 @@ struct ReconnectTests {
         let rec = Recorder()
         rec.follow(feed)
         await sim.inject(.serverShutdown(closeAfter: nil))
-        #expect(await eventually { rec.count(isConnected) == 2 })
+        #expect(await waitUntil { rec.count(isConnected) == 2 })
         #expect(rec.events.first(where: isDisconnected) == .disconnected(reason: .serverShutdown))
         await feed.stop()
         #expect(await rec.finished())
@@ -522,14 +495,14 @@ struct ReconnectTests {
                                                    options: options(sim.webSocketURL, Self.policy), on: loop)
         let rec = Recorder()
         rec.follow(feed)
-        #expect(await eventually { rec.items("btcusdt@aggTrade").count >= 2 })
+        #expect(await waitUntil { rec.items("btcusdt@aggTrade").count >= 2 })
         try await Task.sleep(for: .milliseconds(400)) // healthy: the outage's attempts count from 1
         await sim.stop()
         try await Task.sleep(for: .seconds(3))
         let again = try await synthetic(["BTCUSDT"]) { $0.port = port }
-        #expect(await eventually(.seconds(5)) { rec.count(isConnected) == 2 })
+        #expect(await waitUntil(.seconds(5)) { rec.count(isConnected) == 2 })
         let before = rec.items("btcusdt@aggTrade").count
-        #expect(await eventually { rec.items("btcusdt@aggTrade").count > before })
+        #expect(await waitUntil { rec.items("btcusdt@aggTrade").count > before })
         await feed.stop()
         #expect(await rec.finished())
 
@@ -661,16 +634,3 @@ private final class HandlerLog: @unchecked Sendable {
     var counts: (events: Int, gaps: Int, offLoop: Int) { lock.withLock { calls } }
 }
 
-/// Book events with the book's state at each.
-private final class BookLog: @unchecked Sendable {
-    // @unchecked: guarded by the lock.
-    private let lock = NSLock()
-    private var items: [(BookEvent, BookState)] = []
-    func watch(_ book: OrderBook) {
-        book.onEvent { [weak book] e in
-            let state = book?.state ?? .empty
-            self.lock.withLock { self.items.append((e, state)) }
-        }
-    }
-    var states: [(BookEvent, BookState)] { lock.withLock { items } }
-}
