@@ -36,9 +36,13 @@ public final class MarketFeed: @unchecked Sendable {
         public var maxDepthLevels = 10_000
         /// How long a control request waits for its answer.
         public var requestTimeout: Duration = .seconds(10)
-        /// Events the `AsyncSequence` holds for a slow consumer before it
-        /// drops the oldest (counted in `stats.dropped`).
+        /// Events `events` holds for a slow consumer (its buffer's capacity);
+        /// what happens when it is full is `backpressure`.
         public var eventBufferSize = 100_000
+        /// What `events` does when its consumer is `eventBufferSize` events
+        /// behind: drop the oldest (default), keep the newest per key, or end
+        /// the sequence. Counted in `events.stats` and `stats.dropped`.
+        public var backpressure: BackpressurePolicy = .dropOldest
         /// Connect + opening handshake deadline.
         public var handshakeTimeout: Duration = .seconds(10)
         /// TLS for wss:// (nil: the system trust store).
@@ -59,7 +63,10 @@ public final class MarketFeed: @unchecked Sendable {
         public var events: Int
         /// Messages (or array elements) that did not scan; the stream went on.
         public var errors: Int
-        /// Events the `AsyncSequence` dropped because its consumer was behind.
+        /// Events the consumers' buffers lost because their consumers were
+        /// behind (dropped, replaced by `.keepLatest`, or cut off by
+        /// `.disconnect`), all consumers together; each one's own counters
+        /// are its sequence's `stats`.
         public var dropped: Int
     }
 
@@ -68,9 +75,15 @@ public final class MarketFeed: @unchecked Sendable {
     /// The URL connected to.
     public let url: String
     /// Owned events, in arrival order; ends when the connection does.
-    public let events: AsyncStream<StreamEvent>
+    /// Bounded: `options.eventBufferSize` events, `options.backpressure`
+    /// when full. More consumers: `events(policy:capacity:)`.
+    public let events: BufferedEvents
 
-    private let continuation: AsyncStream<StreamEvent>.Continuation
+    /// The buffers of the consumers of owned events, `events`' first (loop
+    /// thread; a buffer that ended is removed as it says so).
+    private var consumers: [EventBuffer<StreamEvent>]
+    /// One String per stream name for owned events (loop thread).
+    private var streamNames = StreamNames()
     private let handler: ((MarketEventView) -> Void)?
     private let tap: ((UnsafeRawBufferPointer) -> Void)?
     private var onScanError: (@Sendable (RingFeedError, UnsafeRawBufferPointer) -> Void)?
@@ -123,8 +136,9 @@ public final class MarketFeed: @unchecked Sendable {
         self.tap = tap
         self.handler = handler
         self.subscribed = streams
-        (events, continuation) = AsyncStream.makeStream(
-            of: StreamEvent.self, bufferingPolicy: .bufferingNewest(max(1, options.eventBufferSize)))
+        let buffer = EventBuffer<StreamEvent>(policy: options.backpressure, capacity: max(1, options.eventBufferSize))
+        events = BufferedEvents(buffer)
+        consumers = [buffer]
         levels = .allocate(capacity: max(1, options.maxDepthLevels))
         nameSoleStream() // init skips didSet
     }
@@ -210,7 +224,8 @@ public final class MarketFeed: @unchecked Sendable {
             }
         } catch {
             if beforeOpening != nil { loop.execute { feed.connectionEnded() } }
-            feed.continuation.finish()
+            // No other consumer exists before this returns.
+            feed.events.buffer.finish()
             throw error
         }
         return feed
@@ -325,6 +340,19 @@ public final class MarketFeed: @unchecked Sendable {
         }
     }
 
+    /// Another consumer of owned events, independent of `events` and of
+    /// every other: its own buffer of `capacity` events, its own `policy`
+    /// and counters. It sees the events that arrive once it is registered on
+    /// the loop thread (soon after this returns), and ends with the
+    /// connection. With a synchronous `handler`, it yields nothing.
+    public func events(policy: BackpressurePolicy, capacity: Int) -> BufferedEvents {
+        let buffer = EventBuffer<StreamEvent>(policy: policy, capacity: max(1, capacity))
+        loop.execute {
+            if self.ended { buffer.finish() } else { self.consumers.append(buffer) }
+        }
+        return BufferedEvents(buffer)
+    }
+
     // MARK: lifecycle
 
     /// Clean close (1000); pending requests fail with `connectionClosed`.
@@ -358,7 +386,8 @@ public final class MarketFeed: @unchecked Sendable {
         pending = [:]
         for (_, f) in waiting { f.fail(ControlError.connectionClosed) }
         for f in pacer.drain() { f.fail(ControlError.connectionClosed) }
-        continuation.finish()
+        for c in consumers { c.finish() }
+        consumers = []
     }
 
     // MARK: receive path (loop thread)
@@ -419,9 +448,47 @@ public final class MarketFeed: @unchecked Sendable {
         let view = MarketEventView(ev)
         if let handler {
             handler(view)
-        } else {
-            let e = StreamEvent(stream: String(decoding: view.streamBytes, as: UTF8.self), event: view.event)
-            if case .dropped = continuation.yield(e) { droppedCount.add(1, ordering: .relaxed) }
+        } else if !consumers.isEmpty {
+            offer(view)
+        }
+    }
+
+    /// One owned event for every consumer's buffer: made once, the stream
+    /// named by its interned String. The I/O thread never waits here: a
+    /// full buffer applies its policy, and a parked consumer is woken once
+    /// the loop has handled its current batch, not per event.
+    private func offer(_ view: MarketEventView) {
+        let name = streamNames.intern(view.streamBytes)
+        let e = StreamEvent(stream: name.string, event: view.event)
+        var closed = false
+        for c in consumers {
+            var key: EventKey?
+            if case let .keepLatest(per) = c.policy {
+                let stream = name.id >= 0 ? name.id : -1
+                switch per {
+                case .stream: key = EventKey(stream: stream, symbol: name.id >= 0 ? "" : name.string)
+                case .streamAndSymbol: key = EventKey(stream: stream, symbol: name.id >= 0 ? view.symbol : name.string + " " + view.symbol)
+                }
+            }
+            let r = c.push(e, key: key)
+            if r.lost > 0 { droppedCount.store(droppedCount.load(ordering: .relaxed) &+ r.lost, ordering: .relaxed) }
+            if r.wake { wakeAfterBatch(c) }
+            if r.closed { closed = true }
+        }
+        if closed { consumers.removeAll { $0.end != nil && $0.end != .finished } }
+    }
+
+    /// Wakes `buffer`'s consumer after the completions the loop is handling
+    /// now (a post runs once they are done), so the events of one loop turn
+    /// cost one wake-up.
+    private func wakeAfterBatch(_ buffer: ConsumerWaker) {
+        let arg = Unmanaged.passRetained(buffer).toOpaque()
+        let rc = rf_loop_post(loop.loop, { _, arg in
+            Unmanaged<ConsumerWaker>.fromOpaque(arg!).takeRetainedValue().wakeConsumer()
+        }, arg)
+        if rc != 0 {
+            Unmanaged<ConsumerWaker>.fromOpaque(arg).release()
+            buffer.wakeConsumer()
         }
     }
 
