@@ -334,7 +334,7 @@ struct BackpressureTests {
         // for the simulator's send queue (16 MiB at most a connection),
         // allocator slack, and the other suites running in this process at
         // the same time (up to ~40 MB seen). Without a bound the events
-        // alone grow by rate × stride (~7 MB/s here), past this within 15 s.
+        // alone grow by rate × stride (~7 MB/s here), past this in ~20 s.
         let allowance = capacity * stride + (96 << 20)
         var samples: [Int] = []
         let start = ContinuousClock.now
