@@ -229,6 +229,41 @@ struct BackpressureTests {
         await sim.stop()
     }
 
+    @Test("keepLatest per stream and symbol: an all-market array stream keeps the newest event of each symbol")
+    func keepLatestPerSymbol() async throws {
+        var config = SimulatorConfiguration()
+        config.speed = 50 // an array a second of simulated time: one every 20 ms
+        let sim = try await ExchangeSimulator.start(
+            source: SyntheticMarket(symbols: ["BTCUSDT", "ETHUSDT", "SOLUSDT"], seed: 9), configuration: config)
+        let loop = try EventLoop()
+        defer { loop.shutdown() }
+        var o = MarketFeed.Options()
+        o.url = sim.webSocketURL
+        o.backpressure = .keepLatest(per: .stream)
+        let feed = try await MarketFeed.connect(streams: ["!miniTicker@arr"], options: o, on: loop)
+        let perSymbol = feed.events(policy: .keepLatest(per: .streamAndSymbol), capacity: 16)
+        let deadline = ContinuousClock.now + .seconds(10)
+        while perSymbol.stats.received < 30 && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        await feed.close()
+        await sim.stop()
+        // Per stream: one event waits for the whole array stream.
+        let one = await drain(feed.events)
+        #expect(one.count == 1)
+        // Per stream and symbol: one for each symbol, each its newest.
+        let each = await drain(perSymbol)
+        let symbols = each.compactMap { if case let .miniTicker(m) = $0.event { m.symbol } else { nil } }
+        #expect(Set(symbols) == ["BTCUSDT", "ETHUSDT", "SOLUSDT"] && symbols.count == 3)
+        if case let .miniTicker(last) = one.first?.event {
+            let same = each.first { if case let .miniTicker(m) = $0.event { m.symbol == last.symbol } else { false } }
+            #expect(same == one.first, "the newest event of the stream is its symbol's newest")
+        }
+        let s = perSymbol.stats
+        #expect(s.received >= 30 && s.replaced == s.received - 3 && s.dropped == 0 && s.delivered == 3)
+        #expect(feed.stats.dropped == feed.events.stats.replaced + s.replaced + s.dropped)
+    }
+
     // MARK: - the test
 
     /// What the test sees of every message on the I/O thread, before the
