@@ -27,6 +27,16 @@ final class BookRouter {
         s.attach(id)
     }
 
+    /// `add` for a book that moves here from another connection with the
+    /// same stream: it keeps its state (`BookSync.handOver`).
+    func adopt(_ s: BookSync) {
+        guard let key = SymbolKey(s.symbol) else { return }
+        routes[key] = s
+        isEmpty = false
+        refreshFew()
+        s.handOver(to: id)
+    }
+
     func remove(_ symbol: String) -> BookSync? {
         guard let key = SymbolKey(symbol), let s = routes.removeValue(forKey: key) else { return nil }
         isEmpty = routes.isEmpty

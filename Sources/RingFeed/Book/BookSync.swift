@@ -104,6 +104,15 @@ final class BookSync: @unchecked Sendable {
         if synced { book.emit(.resyncing(.reconnected)) }
     }
 
+    /// Moves to another connection's stream without starting over (a
+    /// rotation: both connections carry the same stream). Whatever phase it
+    /// is in goes on: repeated diffs are skipped by their ids, and one that
+    /// does not continue the last applied is a gap (a resync, as always).
+    func handOver(to router: ObjectIdentifier) {
+        guard !stopped, attachment != nil else { return attach(router) }
+        attachment = router
+    }
+
     /// The connection `router` identifies ended: stale until another syncs it.
     func connectionEnded(_ router: ObjectIdentifier) {
         guard attachment == router else { return }

@@ -15,6 +15,12 @@ public enum ConnectionEvent: Sendable, Equatable, CustomStringConvertible {
     case reconnecting(attempt: Int, delay: Duration)
     /// `maxAttempts` attempts failed in a row; the last one for `reason`.
     case gaveUp(reason: DisconnectReason)
+    /// A working connection was replaced without a gap. The replacement's
+    /// `connecting` came while the old one was still connected (if it
+    /// fails, its `disconnected` follows and the old one goes on); this,
+    /// the old one's `disconnected` and the replacement's `connected`
+    /// follow the switch, in that order.
+    case rotated(Rotation)
 
     public var description: String {
         switch self {
@@ -23,6 +29,7 @@ public enum ConnectionEvent: Sendable, Equatable, CustomStringConvertible {
         case let .disconnected(r): "disconnected: \(r)"
         case let .reconnecting(n, d): "reconnecting in \(d) (attempt \(n))"
         case let .gaveUp(r): "gave up: \(r)"
+        case let .rotated(r): "\(r)"
         }
     }
 }

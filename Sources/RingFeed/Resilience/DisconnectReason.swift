@@ -35,8 +35,16 @@ public enum DisconnectReason: Sendable, Equatable, CustomStringConvertible {
     /// No message for `idleTimeout`: a stalled server or a half-open socket,
     /// which do not raise errors by themselves. The feed dropped it.
     case idleTimeout(Duration)
+    /// The event time of `stream` did not advance for `after` while
+    /// messages kept arriving (`staleStreamTimeout`). The feed dropped it.
+    case staleStream(String, after: Duration)
+    /// A client ping (`pingInterval`) had no answer within this long: a
+    /// half-open connection or a stalled server. The feed dropped it.
+    case noPingAnswer(Duration)
     /// `stop()` closed it.
     case closedByUs
+    /// It reached `rotateAfter` and was replaced (closed by us, 1000).
+    case rotated(after: Duration)
     /// Anything else the core reported.
     case error(RingFeedError)
 
@@ -55,7 +63,10 @@ public enum DisconnectReason: Sendable, Equatable, CustomStringConvertible {
         case let .tls(e): "TLS error: \(e)"
         case let .protocolError(code, e): "protocol error (\(code)): \(e)"
         case let .idleTimeout(d): "no data for \(d) (stalled or half-open connection)"
+        case let .staleStream(s, d): "the event time of \(s) did not advance for \(d) while data arrived"
+        case let .noPingAnswer(d): "no answer to a ping within \(d) (stalled or half-open connection)"
         case .closedByUs: "closed by us"
+        case let .rotated(d): "replaced after \(d) (rotation)"
         case let .error(e): "\(e)"
         }
     }

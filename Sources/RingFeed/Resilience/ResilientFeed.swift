@@ -22,6 +22,16 @@ import Synchronization
 ///     }
 ///     await feed.stop()
 ///
+/// A connection that still works is replaced without a gap before
+/// Binance's 24-hour limit (`rotateAfter`) and at once on a serverShutdown
+/// notice: the replacement is opened and subscribed while the old one goes
+/// on feeding consumers and books, its events are held back (bounded) until
+/// it has delivered every trade stream and book it takes over, contiguous
+/// with what was delivered (or `switchTimeout` passes), then consumers
+/// continue from it with what they saw already dropped by id (trade ids,
+/// update ids, event times), books move over without a resync, and the old
+/// connection is closed (1000). `lifecycle` tells it with `.rotated`.
+///
 /// `events` and `lifecycle` continue across reconnects and end on `stop()`
 /// or when the policy gives up. With a synchronous `handler` (loop thread,
 /// events seen in place) `events` yields nothing; gaps then go to `onGap`,
@@ -30,10 +40,11 @@ import Synchronization
 /// The feed keeps itself running (and alive) until `stop()` or until the
 /// policy gives up; the loop must outlive it.
 public final class ResilientFeed: @unchecked Sendable {
-    // @unchecked: `desired`, `current`, `stopped`, `connects`, `connectedAt`,
-    // `dropReason` and `supervisor` are guarded by `lock`; `sequencer` and
-    // `depthOnlyForBooks` are touched on the loop thread only; the rest is
-    // immutable after init, counters are atomics.
+    // @unchecked: `desired`, `current`, `replacement`, `stopped`,
+    // `connects`, `connectedAt`, `dropReason` and `supervisor` are guarded by
+    // `lock`; `sequencer`, `depthOnlyForBooks` and the legs' state are
+    // touched on the loop thread only; the rest is immutable after init,
+    // counters are atomics.
 
     public struct Options: Sendable {
         /// The connection (URL, TLS, timeouts, event buffer); `combined` is
@@ -49,6 +60,30 @@ public final class ResilientFeed: @unchecked Sendable {
         /// replaced (nil: never). Busy streams are never silent for long;
         /// raise it for quiet ones.
         public var idleTimeout: Duration? = .seconds(30)
+        /// Replace a working connection by a new one, without a gap, once
+        /// it is this old (nil: never). Binance ends connections at 24 hours.
+        public var rotateAfter: Duration? = .seconds(23 * 3600 + 30 * 60)
+        /// How long a replacement's events are held back waiting for it to
+        /// deliver every trade stream and book it takes over, contiguous
+        /// with what was delivered, before the switch is made anyway.
+        public var switchTimeout: Duration = .seconds(3)
+        /// A stream whose event time ("E") has not advanced for this long
+        /// while messages keep arriving: the connection is dropped and
+        /// replaced, the reason names the stream (nil: not watched). Only
+        /// for streams that are never quiet that long (a trade stream of a
+        /// thin symbol may rightly say nothing for minutes); streams
+        /// without "E" (spot bookTicker, partial depth) are not watched.
+        public var staleStreamTimeout: Duration?
+        /// Ask the server something this often and expect an answer within
+        /// `pingTimeout`, else the connection is dropped as dead (nil: never).
+        /// The question is a GET_PROPERTY request (the smallest the
+        /// protocol has, answered by the server itself): it goes through
+        /// the connection's outgoing pacer with the other control messages,
+        /// so it never pushes the connection over the exchange's message
+        /// rate, which a WebSocket ping sent beside the pacer could.
+        public var pingInterval: Duration?
+        /// How long an answer to a ping may take (pacing wait included).
+        public var pingTimeout: Duration = .seconds(10)
         /// Lifecycle events kept for a slow `lifecycle` reader (the oldest go).
         public var lifecycleBufferSize = 1024
         public init() {}
@@ -63,6 +98,8 @@ public final class ResilientFeed: @unchecked Sendable {
         public var missedTrades: Int
         /// Events `events` dropped because its consumer was behind.
         public var dropped: Int
+        /// Working connections replaced (`Options.rotateAfter`, server notices).
+        public var rotations: Int = 0
     }
 
     public let loop: EventLoop
@@ -84,6 +121,8 @@ public final class ResilientFeed: @unchecked Sendable {
     private let lock = Mutex()
     private var desired: [String]
     private var current: MarketFeed?
+    /// A replacement being opened or held back (rotation).
+    private var replacement: MarketFeed?
     private var stopped = false
     private var connects = 0
     private var connectedAt = ContinuousClock.now
@@ -101,6 +140,7 @@ public final class ResilientFeed: @unchecked Sendable {
     private let gapCount = Atomic<Int>(0)
     private let missedCount = Atomic<Int>(0)
     private let droppedCount = Atomic<Int>(0)
+    private let rotationCount = Atomic<Int>(0)
 
     private init(loop: EventLoop, options: Options, streams: [String], syncs: [BookSync],
                  handler: ((MarketEventView) -> Void)?, onGap: ((TradeGap) -> Void)?) {
@@ -188,7 +228,7 @@ public final class ResilientFeed: @unchecked Sendable {
         return ResilientFeed(loop: loop, options: options, streams: streams, syncs: syncs, handler: handler, onGap: onGap)
     }
 
-    private func launch(_ state: ReconnectState, first: MarketFeed?) {
+    private func launch(_ state: ReconnectState, first: Link?) {
         lock.withLock {
             supervisor = Task { await self.supervise(state, first: first) }
         }
@@ -210,7 +250,8 @@ public final class ResilientFeed: @unchecked Sendable {
 
     public var stats: Stats {
         Stats(duplicates: duplicateCount.load(ordering: .relaxed), gaps: gapCount.load(ordering: .relaxed),
-              missedTrades: missedCount.load(ordering: .relaxed), dropped: droppedCount.load(ordering: .relaxed))
+              missedTrades: missedCount.load(ordering: .relaxed), dropped: droppedCount.load(ordering: .relaxed),
+              rotations: rotationCount.load(ordering: .relaxed))
     }
 
     // MARK: subscriptions
@@ -220,6 +261,7 @@ public final class ResilientFeed: @unchecked Sendable {
     /// them; if the exchange refuses them, they are not kept and it throws.
     public func subscribe(_ streams: [String]) async throws {
         for s in streams where !MarketStreams.isValid(s) { throw MarketFeedError.unknownStream(s) }
+        if isStopped { throw ResilientFeedError.stopped }
         let (feed, added) = lock.withLock { () -> (MarketFeed?, [String]) in
             var added: [String] = []
             for s in streams where !desired.contains(s) && !added.contains(s) { added.append(s) }
@@ -231,7 +273,9 @@ public final class ResilientFeed: @unchecked Sendable {
         do {
             try await feed.subscribe(added)
         } catch ControlError.connectionClosed {
-            // The next connection is made with the desired set.
+            // The next connection is made with the desired set; there is
+            // none after stop().
+            if isStopped { throw ResilientFeedError.stopped }
         } catch {
             if case ControlError.rejected = error {
                 lock.withLock { desired.removeAll { added.contains($0) } }
@@ -258,7 +302,9 @@ public final class ResilientFeed: @unchecked Sendable {
         guard let feed, !leave.isEmpty else { return }
         do {
             try await feed.unsubscribe(leave)
-        } catch ControlError.connectionClosed {}
+        } catch ControlError.connectionClosed {
+            if isStopped { throw ResilientFeedError.stopped }
+        }
     }
 
     private static func depthOnlyForBooks(_ streams: [String], _ keys: [SymbolKey]) -> Bool {
@@ -275,14 +321,18 @@ public final class ResilientFeed: @unchecked Sendable {
 
     // MARK: lifecycle
 
-    /// Closes the connection (1000), ends `events` and `lifecycle`, and stops
-    /// every book (they stay readable, stale).
+    /// Closes the connection (1000) and waits for the close handshake
+    /// (bounded by the core's close timeout), fails control requests still
+    /// waiting for an answer with `ResilientFeedError.stopped`, ends `events`
+    /// (after what it holds is read) and `lifecycle`, and stops every book
+    /// (they stay readable, stale).
     public func stop() async {
-        let (feed, task) = lock.withLock { () -> (MarketFeed?, Task<Void, Never>?) in
+        let (feed, spare, task) = lock.withLock { () -> (MarketFeed?, MarketFeed?, Task<Void, Never>?) in
             stopped = true
-            return (current, supervisor)
+            return (current, replacement, supervisor)
         }
         task?.cancel()
+        if let spare { await spare.close() }
         if let feed { await feed.close() }
         await task?.value
     }
@@ -293,9 +343,15 @@ public final class ResilientFeed: @unchecked Sendable {
 
     private var isStopped: Bool { lock.withLock { stopped } }
 
+    /// A connection and what the receive path knows of it.
+    private struct Link: Sendable {
+        let feed: MarketFeed
+        let leg: Leg
+    }
+
     /// One connection attempt: the budget's grant, the connection with every
     /// desired stream and book, and the lifecycle events that tell it.
-    private func attempt(_ n: Int) async -> Result<MarketFeed, any Error> {
+    private func attempt(_ n: Int) async -> Result<Link, any Error> {
         do {
             try await options.budget.acquire()
         } catch {
@@ -310,11 +366,13 @@ public final class ResilientFeed: @unchecked Sendable {
         var o = options.feed
         o.combined = true
         let syncs = self.syncs
+        let leg = Leg(state: .live)
+        if options.staleStreamTimeout != nil { leg.times = EventTimeWatch() }
         do {
             // Books are registered before the connection opens, so they see
             // its first message. The handler holds the feed strongly: the
             // connection holds the handler only until it ends.
-            let handler: (MarketEventView) -> Void = { view in self.receive(view) }
+            let handler: (MarketEventView) -> Void = { view in self.receive(view, on: leg) }
             var register: (@Sendable (MarketFeed) -> Void)?
             if !syncs.isEmpty {
                 register = { f in for s in syncs { f.books.add(s) } }
@@ -335,7 +393,7 @@ public final class ResilientFeed: @unchecked Sendable {
             }
             await reconcile(feed, opened: streams)
             emit(.connected(attempt: n))
-            return .success(feed)
+            return .success(Link(feed: feed, leg: leg))
         } catch {
             emit(.disconnected(reason: DisconnectReason(connectError: error)))
             return .failure(error)
@@ -353,24 +411,31 @@ public final class ResilientFeed: @unchecked Sendable {
         if !extra.isEmpty { try? await feed.unsubscribe(extra) }
     }
 
-    private func supervise(_ start: ReconnectState, first: MarketFeed?) async {
+    private func supervise(_ start: ReconnectState, first: Link?) async {
         var state = start
         var random = SystemRandomNumberGenerator()
-        var feed = first
+        var link = first
         var lastReason: DisconnectReason?
         supervising: while true {
-            if let f = feed {
-                let info = await watch(f)
-                let (reason, uptime) = lock.withLock { () -> (DisconnectReason, Duration) in
-                    current = nil
-                    let r: DisconnectReason = stopped ? .closedByUs : dropReason ?? DisconnectReason(closeInfo: info)
-                    return (r, ContinuousClock.now - connectedAt)
+            if let l = link {
+                switch await watch(l) {
+                case let .rotated(next):
+                    link = next
+                    continue supervising
+                case let .ended(info):
+                    let (reason, uptime) = lock.withLock { () -> (DisconnectReason, Duration) in
+                        current = nil
+                        let r: DisconnectReason = stopped ? .closedByUs
+                            : dropReason ?? (l.leg.noticed.load(ordering: .relaxed) ? .serverShutdown
+                                                                                       : DisconnectReason(closeInfo: info))
+                        return (r, ContinuousClock.now - connectedAt)
+                    }
+                    await l.feed.close() // the books learn of the end before the next connection takes them
+                    emit(.disconnected(reason: reason))
+                    state.ended(after: uptime)
+                    lastReason = reason
+                    link = nil
                 }
-                await f.close() // the books learn of the end before the next connection takes them
-                emit(.disconnected(reason: reason))
-                state.ended(after: uptime)
-                lastReason = reason
-                feed = nil
             }
             if isStopped { break }
             guard let (n, delay) = state.next(using: &random) else {
@@ -383,8 +448,8 @@ public final class ResilientFeed: @unchecked Sendable {
                 if isStopped { break }
             }
             switch await attempt(n) {
-            case let .success(f):
-                feed = f
+            case let .success(l):
+                link = l
             case let .failure(error):
                 if isStopped || error is CancellationError { break supervising }
                 state.ended(after: .zero)
@@ -402,49 +467,375 @@ public final class ResilientFeed: @unchecked Sendable {
         lifecycleOut.finish()
     }
 
-    /// Returns how the connection ended, aborting it if it goes silent for
-    /// `idleTimeout`, closing it on a shutdown notice.
-    private func watch(_ feed: MarketFeed) async -> WebSocketCloseInfo {
+    private enum WatchResult: Sendable {
+        case ended(WebSocketCloseInfo)
+        case rotated(Link)
+    }
+
+    /// Returns how the connection ended (aborting it if it goes silent for
+    /// `idleTimeout`), or the connection that replaced it (rotation).
+    private func watch(_ link: Link) async -> WatchResult {
+        await withTaskGroup(of: WatchResult?.self) { group in
+            group.addTask { .ended(await link.feed.closed()) }
+            group.addTask { await self.tend(link) }
+            var ended: WebSocketCloseInfo?
+            var next: Link?
+            while let r = await group.next() {
+                switch r {
+                case let .ended(info):
+                    ended = info
+                    // A rotation under way finishes (the switch comes at
+                    // once now); otherwise the other child is done.
+                    if !link.leg.rotating.load(ordering: .relaxed) { group.cancelAll() }
+                case let .rotated(l):
+                    next = l
+                case nil:
+                    break // idle abort, or cancelled: the close comes from the other child
+                }
+            }
+            if let next { return .rotated(next) }
+            return .ended(ended ?? WebSocketCloseInfo(code: 1006, error: .closed))
+        }
+    }
+
+    /// Every tick while the connection lives: idle detection, and rotation
+    /// when it is due. Returns the replacement, or nil (idle abort, stop).
+    private func tend(_ link: Link) async -> WatchResult? {
+        let feed = link.feed
         let idle = options.idleTimeout
         let tick = min((idle ?? .seconds(1)) / 4, .milliseconds(100))
-        return await withTaskGroup(of: WebSocketCloseInfo?.self) { group in
-            group.addTask { await feed.closed() }
-            group.addTask {
-                var last = feed.stats.messages
-                var quietSince = ContinuousClock.now
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: tick)
-                    if case .serverShutdown = self.lock.withLock({ self.dropReason }) {
-                        await feed.close()
-                        return nil
-                    }
-                    let n = feed.stats.messages
-                    if n != last {
-                        last = n
-                        quietSince = .now
-                    } else if let idle, ContinuousClock.now - quietSince >= idle {
-                        self.lock.withLock { self.dropReason = .idleTimeout(idle) }
-                        feed.webSocket?.abort()
-                        return nil
-                    }
-                }
+        var last = feed.stats.messages
+        var quietSince = ContinuousClock.now
+        var ping = PingState(interval: options.pingInterval)
+        while !Task.isCancelled {
+            try? await Task.sleep(for: tick)
+            if Task.isCancelled { break }
+            if let interval = options.pingInterval, !ping.due(feed, interval: interval, timeout: options.pingTimeout) {
+                self.lock.withLock { self.dropReason = .noPingAnswer(options.pingTimeout) }
+                feed.webSocket?.abort()
                 return nil
             }
-            var info: WebSocketCloseInfo?
-            while let r = await group.next() {
-                if let r {
-                    info = r
-                    break
-                }
-                // The watcher returned (idle, notice, or cancelled by
-                // stop()): the close comes from the other child.
+            if let why = rotationDue(link.leg) {
+                link.leg.rotating.store(true, ordering: .relaxed)
+                let next = await rotate(link, why)
+                link.leg.rotating.store(false, ordering: .relaxed)
+                if let next { return .rotated(next) }
+                if isStopped || Task.isCancelled { return nil }
+                // The old one goes on; try again later.
+                link.leg.failedTries += 1
+                link.leg.nextTry = .now + min(.seconds(30), .seconds(1) * link.leg.failedTries)
+                quietSince = .now
+                continue
             }
-            group.cancelAll()
-            return info ?? WebSocketCloseInfo(code: 1006, error: .closed)
+            let n = feed.stats.messages
+            if n != last {
+                last = n
+                quietSince = .now
+                if let timeout = options.staleStreamTimeout, let name = await staleStream(link.leg, timeout) {
+                    self.lock.withLock { self.dropReason = .staleStream(name, after: timeout) }
+                    feed.webSocket?.abort()
+                    return nil
+                }
+            } else if let idle, ContinuousClock.now - quietSince >= idle {
+                self.lock.withLock { self.dropReason = .idleTimeout(idle) }
+                feed.webSocket?.abort()
+                return nil
+            }
+        }
+        return nil
+    }
+
+    /// A desired stream (or book stream) whose event time stopped advancing.
+    private func staleStream(_ leg: Leg, _ timeout: Duration) async -> String? {
+        let streams = lock.withLock { desired + bookStreams }
+        return await onLoop { leg.times?.stale(now: .now, timeout: timeout, streams: streams) }
+    }
+
+    /// Client pings of one connection (supervisor task).
+    private struct PingState {
+        final class Answer: Sendable {
+            let received = Atomic<Bool>(false)
+        }
+        var next: ContinuousClock.Instant
+        var sent: ContinuousClock.Instant?
+        var answer = Answer()
+
+        init(interval: Duration?) { next = .now + (interval ?? .zero) }
+
+        /// Sends a ping when one is due; false when one went unanswered
+        /// for `timeout`.
+        mutating func due(_ feed: MarketFeed, interval: Duration, timeout: Duration) -> Bool {
+            let now = ContinuousClock.now
+            if let s = sent {
+                if answer.received.load(ordering: .relaxed) {
+                    sent = nil
+                    next = s + interval
+                } else {
+                    return now - s < timeout
+                }
+            }
+            guard now >= next else { return true }
+            sent = now
+            let a = Answer()
+            answer = a
+            Task {
+                do {
+                    _ = try await feed.property("combined")
+                    a.received.store(true, ordering: .relaxed)
+                } catch ControlError.rejected {
+                    a.received.store(true, ordering: .relaxed) // an answer all the same
+                } catch {
+                    // Timed out or closed: no answer; the deadline decides.
+                }
+            }
+            return true
+        }
+    }
+
+    private func rotationDue(_ leg: Leg) -> RotationReason? {
+        if let t = leg.nextTry, ContinuousClock.now < t { return nil }
+        if leg.noticed.load(ordering: .relaxed) { return .serverShutdown }
+        if let age = options.rotateAfter, ContinuousClock.now - leg.opened >= age { return .age(age) }
+        return nil
+    }
+
+    // MARK: rotation
+
+    /// Opens a replacement for `old` (through the budget, same streams and
+    /// books), holds its events back until it catches up or
+    /// `switchTimeout` passes, switches, closes `old` (1000). Nil when the
+    /// replacement could not be made or ended first: `old` goes on.
+    private func rotate(_ old: Link, _ why: RotationReason) async -> Link? {
+        do {
+            try await options.budget.acquire()
+        } catch {
+            return nil
+        }
+        if isStopped { return nil }
+        emit(.connecting(attempt: 1))
+        let streams = lock.withLock { desired + bookStreams.filter { !desired.contains($0) } }
+        let leg = Leg(state: .pending)
+        if options.staleStreamTimeout != nil { leg.times = EventTimeWatch() }
+        leg.wantTrades = streams.compactMap { s in TradeSequencer.key(stream: s).map { (key: $0, stream: s) } }
+        leg.wantBooks = syncs
+        await onLoop { old.leg.recording = SwitchFilter() }
+        var o = options.feed
+        o.combined = true
+        let feed: MarketFeed
+        do {
+            feed = try await MarketFeed.connect(
+                streams: streams, options: o, on: loop,
+                handler: { view in self.receive(view, on: leg) },
+                tap: { bytes in if leg.tap(bytes) { self.switchSoon(leg) } },
+                beforeOpening: nil)
+        } catch {
+            await onLoop { old.leg.recording = nil }
+            emit(.disconnected(reason: DisconnectReason(connectError: error)))
+            return nil
+        }
+        let kept = lock.withLock { () -> Bool in
+            guard !stopped else { return false }
+            replacement = feed
+            connects += 1
+            return true
+        }
+        guard kept else {
+            await onLoop { old.leg.recording = nil }
+            await feed.close()
+            emit(.disconnected(reason: .closedByUs))
+            return nil
+        }
+        // The switch: when the replacement has caught up (its receive
+        // path), at the deadline, or at once if the old one ends.
+        let timeout = options.switchTimeout
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            loop.execute {
+                leg.feed = feed
+                leg.predecessor = (old.feed, old.leg)
+                leg.waiter = c
+                self.loop.schedule(after: timeout) { self.switchOver(leg) }
+                self.checkCaughtUp(leg)
+            }
+        }
+        let oldEnd = Task {
+            _ = await old.feed.closed()
+            self.loop.execute { self.switchOver(leg) }
+        }
+        _ = oldEnd
+        let (switched, heldFor, held, caughtUp) = await onLoop { () -> (Bool, Duration, Int, Bool) in
+            let at = leg.switchedAt ?? .now
+            return (leg.state == .live, leg.firstMessage.map { at - $0 } ?? .zero, leg.replayed, leg.caughtUp)
+        }
+        guard switched else {
+            // The replacement ended while held back.
+            let info = await feed.close()
+            let stopped = lock.withLock { () -> Bool in
+                replacement = nil
+                return self.stopped
+            }
+            await onLoop { old.leg.recording = nil }
+            emit(.disconnected(reason: stopped ? .closedByUs : DisconnectReason(closeInfo: info)))
+            return nil
+        }
+        let stoppedNow = lock.withLock { () -> Bool in
+            replacement = nil
+            current = feed
+            connectedAt = .now
+            return stopped
+        }
+        rotationCount.add(1, ordering: .relaxed)
+        let switchedAt = ContinuousClock.now
+        let age = switchedAt - old.leg.opened
+        await old.feed.close()
+        let closeTook = ContinuousClock.now - switchedAt
+        // One connection at a time as `lifecycle` tells it: the old one's
+        // end, then the replacement's start.
+        emit(.rotated(Rotation(reason: why, heldFor: heldFor, heldMessages: held, caughtUp: caughtUp, closeTook: closeTook)))
+        emit(.disconnected(reason: why == .serverShutdown ? .serverShutdown : .rotated(after: age)))
+        emit(.connected(attempt: 1))
+        if stoppedNow {
+            await feed.close()
+        } else {
+            await reconcile(feed, opened: streams)
+        }
+        return Link(feed: feed, leg: leg)
+    }
+
+    /// Whether a held-back replacement has delivered every trade stream and
+    /// book it takes over, starting at or before the next id consumers need
+    /// (loop thread; on each of its events until the switch is scheduled).
+    private func checkCaughtUp(_ leg: Leg) {
+        guard leg.state == .pending, !leg.switchScheduled, leg.feed != nil else { return }
+        for (key, stream) in leg.wantTrades {
+            guard let first = leg.firstTrade[key] else { return }
+            if let last = sequencer.lastId(stream: stream), first > last &+ 1 { return }
+        }
+        for s in leg.wantBooks {
+            guard let key = SymbolKey(s.symbol), let d = leg.firstDiff[key] else { return }
+            guard s.book.state == .live else { continue }
+            let last = s.book.lastUpdateId
+            if s.futures ? d.prev > last : d.first > last &+ 1 { return }
+        }
+        leg.caughtUp = true
+        switchSoon(leg)
+    }
+
+    /// The switch, after the messages the loop is handling now: each is then
+    /// held whole, none half delivered (loop thread).
+    private func switchSoon(_ leg: Leg) {
+        guard !leg.switchScheduled else { return }
+        leg.switchScheduled = true
+        loop.schedule(after: .zero) { self.switchOver(leg) }
+    }
+
+    /// The switch (loop thread; once, later calls do nothing): the old
+    /// connection's events stop, books move to the new one, the held
+    /// messages are delivered with repeats dropped, and the new one is live.
+    private func switchOver(_ leg: Leg) {
+        guard leg.state == .pending, let feed = leg.feed, let (oldFeed, oldLeg) = leg.predecessor else { return }
+        leg.predecessor = nil
+        if feed.ended {
+            // The replacement is gone: the old one stays.
+            leg.state = .retired
+            oldLeg.recording = nil
+            _ = leg.takeHeld()
+        } else {
+            oldLeg.state = .retired
+            leg.filter = oldLeg.recording
+            oldLeg.recording = nil
+            for s in syncs {
+                _ = oldFeed.books.remove(s.symbol)
+                feed.books.adopt(s)
+            }
+            leg.state = .live
+            leg.switchedAt = .now
+            let held = leg.takeHeld()
+            leg.replayed = held.count
+            replay(held, on: leg, feed: feed)
+            if leg.filter?.isEmpty == true {
+                leg.filter = nil
+            } else {
+                // Streams with no event yet (quiet ones) are filtered a while longer.
+                loop.schedule(after: options.switchTimeout) { leg.filter = nil }
+            }
+        }
+        leg.waiter?.resume()
+        leg.waiter = nil
+    }
+
+    /// Scans held messages again and delivers their events as the live path
+    /// would: depth diffs to their books, everything to `receive`.
+    private func replay(_ held: [[UInt8]], on leg: Leg, feed: MarketFeed) {
+        guard !held.isEmpty else { return }
+        let cap = max(1, options.feed.maxDepthLevels)
+        let levels = UnsafeMutablePointer<rf_bn_level>.allocate(capacity: cap)
+        defer { levels.deallocate() }
+        func one(_ ev: UnsafePointer<rf_bn_event>) {
+            if ev.pointee.type == Int32(RF_BN_DEPTH_UPDATE.rawValue) { _ = feed.books.route(ev) }
+            receive(MarketEventView(ev), on: leg)
+        }
+        for msg in held {
+            msg.withUnsafeBufferPointer { p in
+                guard let base = p.baseAddress else { return }
+                var ev = rf_bn_event()
+                guard rf_bn_scan(base, p.count, levels, cap, &ev) == 0 else { return }
+                switch rf_bn_type(rawValue: UInt32(ev.type)) {
+                case RF_BN_RESPONSE, RF_BN_ERROR:
+                    return // answered by the connection itself
+                case RF_BN_ARRAY:
+                    var pos = 0
+                    var item = rf_bn_event()
+                    while true {
+                        let r = withUnsafePointer(to: &ev) { rf_bn_array_next($0, &pos, levels, cap, &item) }
+                        if r == 0 { break }
+                        if r < 0 { continue }
+                        withUnsafePointer(to: &item) { one($0) }
+                    }
+                default:
+                    withUnsafePointer(to: &ev) { one($0) }
+                }
+            }
         }
     }
 
     // MARK: receive path (loop thread)
+
+    /// Every event of a connection: delivered if it is the live one, noted
+    /// if it is a replacement held back, dropped if it was replaced.
+    @inline(__always)
+    private func receive(_ view: MarketEventView, on leg: Leg) {
+        switch leg.state {
+        case .live:
+            if let f = leg.filter, f.isRepeat(view) { return }
+            if let r = leg.recording { r.note(view) }
+            if let t = leg.times { t.note(view) }
+            if view.raw.pointee.type == Int32(RF_BN_SERVER_SHUTDOWN.rawValue) {
+                // Acted on by the supervisor (a rotation); the event still goes out.
+                leg.noticed.store(true, ordering: .relaxed)
+            }
+            receive(view)
+        case .pending:
+            held(view, on: leg)
+        case .retired:
+            return
+        }
+    }
+
+    /// A held-back replacement's event: the first trade id and diff per
+    /// stream are what the switch waits for.
+    private func held(_ view: MarketEventView, on leg: Leg) {
+        let e = view.raw.pointee
+        if e.type == Int32(RF_BN_TRADE.rawValue) || e.type == Int32(RF_BN_AGG_TRADE.rawValue) {
+            if let s = SymbolKey(view.symbolBytes) {
+                let key = TradeSequencer.Key(kind: e.type, symbol: s)
+                if leg.firstTrade[key] == nil { leg.firstTrade[key] = e.u.trade.id }
+            }
+        } else if e.type == Int32(RF_BN_DEPTH_UPDATE.rawValue), let s = SymbolKey(view.symbolBytes),
+                  leg.firstDiff[s] == nil {
+            leg.firstDiff[s] = (e.u.depth.first_update_id, e.u.depth.prev_final_update_id)
+        }
+        checkCaughtUp(leg)
+    }
 
     private func receive(_ view: MarketEventView) {
         let type = view.raw.pointee.type
@@ -463,10 +854,6 @@ public final class ResilientFeed: @unchecked Sendable {
                 if let onGap { onGap(gap) }
                 if handler == nil, case .dropped = eventsOut.yield(.gap(gap)) { droppedCount.add(1, ordering: .relaxed) }
             }
-        } else if type == Int32(RF_BN_SERVER_SHUTDOWN.rawValue) {
-            // Acted on by the watcher (a clean close, then a new connection);
-            // the event still goes out.
-            lock.withLock { dropReason = .serverShutdown }
         } else if type == Int32(RF_BN_DEPTH_UPDATE.rawValue), handler == nil, !bookKeys.isEmpty {
             // A kept book's diff is the book's, as on a MarketFeed.
             if depthOnlyForBooks { return }
@@ -479,5 +866,18 @@ public final class ResilientFeed: @unchecked Sendable {
 
     private func onLoop<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
         await withCheckedContinuation { cont in loop.execute { cont.resume(returning: body()) } }
+    }
+}
+
+/// Errors of `ResilientFeed` itself.
+public enum ResilientFeedError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// `stop()` was called: the request was not answered and no later
+    /// connection will carry it.
+    case stopped
+
+    public var description: String {
+        switch self {
+        case .stopped: "the feed was stopped before the request was answered"
+        }
     }
 }
