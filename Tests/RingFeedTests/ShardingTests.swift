@@ -245,6 +245,27 @@ struct ShardingTests {
         await sim.stop()
     }
 
+    @Test("a pool configured past the exchange's limit: the refused SUBSCRIBE throws, its streams are not kept, the rest stays")
+    func refusedPastTheLimit() async throws {
+        let syms = symbols(20)
+        let all = names(syms)
+        let sim = try await simulator(syms, maxStreams: 50)
+        let loop = try EventLoop()
+        defer { loop.shutdown() }
+        let pool = try await FeedPool.connect(streams: Array(all.prefix(40)),
+                                              options: poolOptions(sim, maxStreams: 80, inURL: 20), on: loop)
+        #expect(pool.connections.map(\.load) == [40])
+        let extra = Array(all.dropFirst(40).prefix(30))
+        await #expect(throws: ControlError.self) { try await pool.subscribe(extra) }
+        #expect(pool.connections.map(\.load) == [40])
+        #expect(Set(pool.streams) == Set(all.prefix(40)))
+        try await expectPartition(pool, limit: 50)
+        let stats = await sim.statistics()
+        #expect(stats.closedForRate == 0 && stats.openConnections == 1)
+        await pool.stop()
+        await sim.stop()
+    }
+
     @Test("books: each lives on the connection carrying its depth stream and equals the exchange's, across reconnects")
     func books() async throws {
         let syms = ["BTCUSDT", "ETHUSDT"] + symbols(10)
