@@ -183,7 +183,10 @@ struct CleanShutdownTests {
         private var codes: [Int] = []
         private var errors: [RingFeedError?] = []
         private var requests = 0
+        private var opens = 0
         var closes: [(Int, RingFeedError?)] { lock.withLock { Array(zip(codes, errors)) } }
+        var opened: Int { lock.withLock { opens } }
+        func open() -> Int { lock.withLock { opens += 1; return opens } }
         var received: Int { lock.withLock { requests } }
         func closed(_ info: WebSocketCloseInfo) { lock.withLock { codes.append(info.code); errors.append(info.error) } }
         func message() { lock.withLock { requests += 1 } }
@@ -228,6 +231,41 @@ struct CleanShutdownTests {
         #expect(log.events.last == .disconnected(reason: .closedByUs))
         await #expect(throws: ResilientFeedError.stopped) { try await feed.subscribe(["bnbusdt@trade"]) }
         print("stop: closed with \(close.0) in \(took)")
+        server.stop()
+    }
+
+    @Test("stop() while a replacement is held back: both connections closed with 1000, both sequences end")
+    func stopDuringRotation() async throws {
+        let loop = try EventLoop()
+        defer { loop.shutdown() }
+        let silent = Silent()
+        var handlers = WebSocketServer.Handlers()
+        // The first connection gets a shutdown notice; the replacement never
+        // delivers a trade, so it stays held back.
+        handlers.onOpen = { c in if silent.open() == 1 { _ = c.send(text: #"{"e":"serverShutdown","E":1}"#) } }
+        handlers.onClose = { _, info in silent.closed(info) }
+        let server = try await WebSocketServer.start(on: loop, handlers: handlers)
+        var o = ResilientFeed.Options()
+        o.feed.url = "ws://127.0.0.1:\(server.port)"
+        o.budget = ConnectionBudget(limit: 100, window: .seconds(60))
+        o.idleTimeout = nil
+        o.switchTimeout = .seconds(30)
+        let feed = try await ResilientFeed.connect(streams: ["btcusdt@trade"], options: o, on: loop)
+        let log = Log()
+        log.follow(feed)
+        #expect(await waitUntil(.seconds(5)) { silent.opened == 2 })
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(log.rotations.isEmpty)
+        let started = ContinuousClock.now
+        await feed.stop()
+        let took = ContinuousClock.now - started
+        #expect(took < .seconds(5), "stop took \(took)")
+        #expect(await waitUntil(.seconds(5)) { silent.closes.count == 2 })
+        #expect(silent.closes.allSatisfy { $0.0 == 1000 && $0.1 == nil }, "\(silent.closes)")
+        #expect(await waitUntil(.seconds(5)) { log.ended.lifecycle && log.ended.events })
+        #expect(log.rotations.isEmpty)
+        #expect(log.events.last == .disconnected(reason: .closedByUs), "\(log.events)")
+        print("stop during a rotation: \(took)")
         server.stop()
     }
 }

@@ -654,14 +654,15 @@ public final class ResilientFeed: @unchecked Sendable {
                 leg.predecessor = (old.feed, old.leg)
                 leg.waiter = c
                 self.loop.schedule(after: timeout) { self.switchOver(leg) }
-                self.checkCaughtUp(leg)
+                if old.feed.ended { self.switchSoon(leg) } else { self.checkCaughtUp(leg) }
+                // Ends when the old connection does (at the latest when
+                // this rotation closes it).
+                Task {
+                    _ = await old.feed.closed()
+                    self.loop.execute { self.switchSoon(leg) }
+                }
             }
         }
-        let oldEnd = Task {
-            _ = await old.feed.closed()
-            self.loop.execute { self.switchOver(leg) }
-        }
-        _ = oldEnd
         let (switched, heldFor, held, caughtUp) = await onLoop { () -> (Bool, Duration, Int, Bool) in
             let at = leg.switchedAt ?? .now
             return (leg.state == .live, leg.firstMessage.map { at - $0 } ?? .zero, leg.replayed, leg.caughtUp)
@@ -732,7 +733,10 @@ public final class ResilientFeed: @unchecked Sendable {
     /// connection's events stop, books move to the new one, the held
     /// messages are delivered with repeats dropped, and the new one is live.
     private func switchOver(_ leg: Leg) {
-        guard leg.state == .pending, let feed = leg.feed, let (oldFeed, oldLeg) = leg.predecessor else { return }
+        guard leg.state == .pending, let feed = leg.feed, let (oldFeed, oldLeg) = leg.predecessor else {
+            leg.switchScheduled = false // too early (still connecting): a later trigger counts
+            return
+        }
         leg.predecessor = nil
         if feed.ended {
             // The replacement is gone: the old one stays.
