@@ -464,10 +464,11 @@ public final class MarketFeed: @unchecked Sendable {
         for c in consumers {
             var key: EventKey?
             if case let .keepLatest(per) = c.policy {
-                let stream = name.id >= 0 ? name.id : -1
+                // A name past the intern table's limit (id -1) keys by its text.
+                let text = name.id >= 0 ? "" : name.string + " "
                 switch per {
-                case .stream: key = EventKey(stream: stream, symbol: name.id >= 0 ? "" : name.string)
-                case .streamAndSymbol: key = EventKey(stream: stream, symbol: name.id >= 0 ? view.symbol : name.string + " " + view.symbol)
+                case .stream: key = EventKey(stream: name.id, symbol: text)
+                case .streamAndSymbol: key = EventKey(stream: name.id, symbol: text + view.symbol)
                 }
             }
             let r = c.push(e, key: key)
