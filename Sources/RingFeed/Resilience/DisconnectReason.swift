@@ -9,7 +9,8 @@ public enum DisconnectReason: Sendable, Equatable, CustomStringConvertible {
     /// reason text up, so the code is named instead.
     case closedByServer(code: Int)
     /// The server announced it was going down (Binance's serverShutdown
-    /// event); the feed closed and moved to a new connection.
+    /// event); the feed replaced the connection (a rotation, see
+    /// `ConnectionEvent.rotated`), or it ended before that could be done.
     case serverShutdown
     /// The connection ended without a close handshake: the peer or something
     /// between closed TCP (a TLS peer that did not send close_notify, which

@@ -31,6 +31,9 @@ import Synchronization
 /// continue from it with what they saw already dropped by id (trade ids,
 /// update ids, event times), books move over without a resync, and the old
 /// connection is closed (1000). `lifecycle` tells it with `.rotated`.
+/// Optional watches find a dead connection that raises no error: a stream
+/// whose event times stop advancing (`staleStreamTimeout`), a ping with no
+/// answer (`pingInterval`).
 ///
 /// `events` and `lifecycle` continue across reconnects and end on `stop()`
 /// or when the policy gives up. With a synchronous `handler` (loop thread,
