@@ -213,7 +213,8 @@ public final class FeedPool: @unchecked Sendable {
 
     /// Takes `streams` off the connections that carry them, and closes each
     /// connection left with no stream and no book. Names not in the pool are
-    /// ignored. Room comes free once the exchange has answered.
+    /// ignored. Room comes free once the exchange has answered. Requests
+    /// carry at most `pacing.maxStreamsPerRequest` names each.
     /// - Throws: the first error of an UNSUBSCRIBE (`timedOut`); the streams
     ///   are taken out of the pool all the same (no later connection has them).
     public func unsubscribe(_ streams: [String]) async throws {
@@ -227,12 +228,14 @@ public final class FeedPool: @unchecked Sendable {
             }
             let failure = await withTaskGroup(of: (any Error)?.self) { group in
                 for (m, leaving) in work {
-                    group.addTask {
-                        do {
-                            try await m.feed.unsubscribe(leaving)
-                            return nil
-                        } catch {
-                            return error
+                    for chunk in requests(leaving) {
+                        group.addTask {
+                            do {
+                                try await m.feed.unsubscribe(chunk)
+                                return nil
+                            } catch {
+                                return error
+                            }
                         }
                     }
                 }
@@ -330,10 +333,8 @@ public final class FeedPool: @unchecked Sendable {
     /// connection's pacer sends them as fast as its window allows. Names the
     /// exchange refuses leave `m`. Returns the first error.
     private func subscribe(_ names: [String], on m: Member) async -> (any Error)? {
-        let size = max(1, options.connection.feed.pacing.maxStreamsPerRequest)
-        let chunks = stride(from: 0, to: names.count, by: size).map { Array(names[$0..<min($0 + size, names.count)]) }
         let results = await withTaskGroup(of: ([String], (any Error)?).self) { group in
-            for chunk in chunks {
+            for chunk in requests(names) {
                 group.addTask {
                     do {
                         try await m.feed.subscribe(chunk)
@@ -358,6 +359,13 @@ public final class FeedPool: @unchecked Sendable {
             }
         }
         return first
+    }
+
+    /// `names` in runs of at most `pacing.maxStreamsPerRequest`: one
+    /// request each (a single call is never split further down).
+    private func requests(_ names: [String]) -> [[String]] {
+        let size = max(1, options.connection.feed.pacing.maxStreamsPerRequest)
+        return stride(from: 0, to: names.count, by: size).map { Array(names[$0..<min($0 + size, names.count)]) }
     }
 
     private static func unique(_ streams: [String]) -> [String] {
