@@ -266,6 +266,31 @@ struct ShardingTests {
         await sim.stop()
     }
 
+    @Test("connections whose policy gives up leave the pool with their streams; a later subscribe that cannot connect throws")
+    func gaveUp() async throws {
+        let syms = symbols(5)
+        let sim = try await simulator(syms, maxStreams: 10)
+        let loop = try EventLoop()
+        defer { loop.shutdown() }
+        var o = poolOptions(sim, maxStreams: 10)
+        o.connection.reconnect = ReconnectPolicy(base: .milliseconds(20), cap: .milliseconds(50), maxAttempts: 2)
+        let pool = try await FeedPool.connect(streams: names(syms), options: o, on: loop)
+        let recorder = PoolRecorder()
+        recorder.follow(pool)
+        #expect(pool.connections.map(\.load) == [10, 10])
+        await sim.stop()
+        let gone = await waitUntil(.seconds(10)) { pool.connections.isEmpty }
+        #expect(gone)
+        #expect(pool.streams.isEmpty)
+        let gaveUp = await waitUntil(.seconds(5)) {
+            Set(recorder.lifecycle.compactMap { e in if case .gaveUp = e.event { e.connection } else { nil } }) == [0, 1]
+        }
+        #expect(gaveUp, "lifecycle: \(recorder.lifecycle.map(\.description))")
+        await #expect(throws: (any Error).self) { try await pool.subscribe(["s000usdt@ticker"]) }
+        #expect(pool.connections.isEmpty && pool.streams.isEmpty, "a connection that could not be made keeps nothing")
+        await pool.stop()
+    }
+
     @Test("books: each lives on the connection carrying its depth stream and equals the exchange's, across reconnects")
     func books() async throws {
         let syms = ["BTCUSDT", "ETHUSDT"] + symbols(10)
