@@ -436,6 +436,30 @@ struct ReconnectTests {
         await sim.stop()
     }
 
+    @Test("600 streams, more than a URL holds: the first in the URL, the rest subscribed, all of them back after a reconnect")
+    func moreStreamsThanAURLHolds() async throws {
+        let symbols = (0..<150).map { "S\($0)USDT" }
+        let sim = try await synthetic(symbols, eventsPerSecond: 2)
+        let loop = try EventLoop()
+        defer { loop.shutdown() }
+        let streams = symbols.flatMap { s in ["@aggTrade", "@trade", "@bookTicker", "@kline_1m"].map { s.lowercased() + $0 } }
+        #expect(streams.joined(separator: "/").utf8.count > 8192) // far past what one URL takes
+        let feed = try await ResilientFeed.connect(streams: streams, options: options(sim.webSocketURL, Self.policy),
+                                                   on: loop, handler: { _ in })
+        let rec = Recorder()
+        rec.follow(feed)
+        #expect(Set(try await #require(feed.connection).listSubscriptions()) == Set(streams))
+        await sim.inject(.dropAfter(messages: 0))
+        #expect(await waitUntil { rec.count(isConnected) == 2 })
+        #expect(await waitUntil {
+            guard let c = feed.connection, let listed = try? await c.listSubscriptions() else { return false }
+            return Set(listed) == Set(streams)
+        })
+        #expect(await sim.statistics().closedForRate == 0)
+        await feed.stop()
+        await sim.stop()
+    }
+
     @Test("over TLS: a peer gone without close_notify is a lost connection, an untrusted certificate a TLS error")
     func tls() async throws {
         let server = try TLSContext.server(certificateFile: cert("server.pem"), keyFile: cert("server.key"))

@@ -362,10 +362,11 @@ public final class ResilientFeed: @unchecked Sendable {
         }
         if isStopped { return .failure(CancellationError()) }
         emit(.connecting(attempt: n))
-        let streams = lock.withLock { () -> [String] in
+        // Books' streams first: in the URL, they see the first message.
+        let streams = URLStreams.split(lock.withLock { () -> [String] in
             dropReason = nil
-            return desired + bookStreams.filter { !desired.contains($0) }
-        }
+            return bookStreams + desired.filter { !bookStreams.contains($0) }
+        }).url
         var o = options.feed
         o.combined = true
         let syncs = self.syncs
@@ -403,14 +404,23 @@ public final class ResilientFeed: @unchecked Sendable {
         }
     }
 
-    /// Streams (un)subscribed while the connection was being made: the new
-    /// connection gets the desired set as it is now.
+    /// The streams that did not fit the URL, and those (un)subscribed while
+    /// the connection was being made: the new connection gets the desired
+    /// set as it is now. Requests of at most `pacing.maxStreamsPerRequest`
+    /// names, queued at once (the pacer sends them as its window allows).
     private func reconcile(_ feed: MarketFeed, opened: [String]) async {
         let (missing, extra) = lock.withLock { () -> ([String], [String]) in
-            let all = desired + bookStreams
-            return (desired.filter { !opened.contains($0) }, opened.filter { !all.contains($0) })
+            let all = bookStreams + desired.filter { !bookStreams.contains($0) }
+            let have = Set(opened)
+            let wanted = Set(all)
+            return (all.filter { !have.contains($0) }, opened.filter { !wanted.contains($0) })
         }
-        if !missing.isEmpty { try? await feed.subscribe(missing) }
+        let size = options.feed.pacing.maxStreamsPerRequest
+        await withTaskGroup(of: Void.self) { group in
+            for chunk in URLStreams.requests(missing, size: size) {
+                group.addTask { try? await feed.subscribe(chunk) }
+            }
+        }
         if !extra.isEmpty { try? await feed.unsubscribe(extra) }
     }
 
@@ -616,10 +626,11 @@ public final class ResilientFeed: @unchecked Sendable {
         }
         if isStopped { return nil }
         emit(.connecting(attempt: 1))
-        let streams = lock.withLock { desired + bookStreams.filter { !desired.contains($0) } }
+        let all = lock.withLock { bookStreams + desired.filter { !bookStreams.contains($0) } }
+        let streams = URLStreams.split(all).url
         let leg = Leg(state: .pending)
         if options.staleStreamTimeout != nil { leg.times = EventTimeWatch() }
-        leg.wantTrades = streams.compactMap { s in TradeSequencer.key(stream: s).map { (key: $0, stream: s) } }
+        leg.wantTrades = all.compactMap { s in TradeSequencer.key(stream: s).map { (key: $0, stream: s) } }
         leg.wantBooks = syncs
         await onLoop { old.leg.recording = SwitchFilter() }
         var o = options.feed
@@ -648,6 +659,7 @@ public final class ResilientFeed: @unchecked Sendable {
             emit(.disconnected(reason: .closedByUs))
             return nil
         }
+        await reconcile(feed, opened: streams) // what did not fit the URL
         // The switch: when the replacement has caught up (its receive
         // path), at the deadline, or at once if the old one ends.
         let timeout = options.switchTimeout
