@@ -33,6 +33,11 @@ struct Bench: AsyncParsableCommand {
             consumes the `events` AsyncSequence (owned values; depth diffs of kept books
             stay with the books, so it sees the trades and tickers).
 
+            --layer core: the connection alone (MarketFeed). --layer resilient: the same
+            inside the reconnecting layer (ResilientFeed: trade ids checked exactly once,
+            idle watch, rotation ready), handler consumer only; the difference between
+            the two is what resilience costs a message.
+
             A run passes when it received exactly N messages, no message failed to
             scan, no event was dropped, every book synced once with no gap, resync or
             crossed update, applied every diff of its symbol, and ends level by level
@@ -47,6 +52,7 @@ struct Bench: AsyncParsableCommand {
             Examples:
               ringfeed bench
               ringfeed bench --messages 200000 --runs 3 --consumer stream
+              ringfeed bench --layer resilient
               ringfeed bench --format json
               ringfeed simulate --port 9443 --tape 1000000 --seed 1 &
               ringfeed bench --url ws://127.0.0.1:9443
@@ -63,6 +69,9 @@ struct Bench: AsyncParsableCommand {
 
     @Option(help: "handler (synchronous, on the I/O thread) or stream (the events AsyncSequence, consumed by a task).")
     var consumer: BenchConsumer = .handler
+
+    @Option(help: "core (MarketFeed) or resilient (ResilientFeed around it; handler consumer only).")
+    var layer: BenchLayer = .core
 
     @Option(help: "text (a line per run and a median line) or json (one object).")
     var format: BenchFormat = .text
@@ -85,6 +94,7 @@ struct Bench: AsyncParsableCommand {
             throw ValidationError("--rest-url '\(restURL)' is not an http:// URL")
         }
         if restURL != nil && url == nil { throw ValidationError("--rest-url goes with --url") }
+        if layer == .resilient && consumer != .handler { throw ValidationError("--layer resilient goes with --consumer handler") }
     }
 
     func run() async throws {
@@ -118,7 +128,7 @@ struct Bench: AsyncParsableCommand {
         if format == .text {
             let source = child.map { "simulator child pid \($0.pid)" } ?? "simulator at \(wsURL)"
             print("ringfeed bench: \(messages) messages (seed \(seed): \(expected.diffs) diffs, \(expected.trades) aggTrade, "
-                  + "\(expected.tickers) bookTicker), \(runs) run\(runs == 1 ? "" : "s"), consumer \(consumer.rawValue), \(source)")
+                  + "\(expected.tickers) bookTicker), \(runs) run\(runs == 1 ? "" : "s"), consumer \(consumer.rawValue), layer \(layer.rawValue), \(source)")
             fflush(nil)
         }
         var results: [BenchRun] = []
@@ -127,7 +137,7 @@ struct Bench: AsyncParsableCommand {
             let r: BenchRun
             do {
                 r = try await BenchRunner(loop: loop, wsURL: wsURL, httpURL: httpURL, expected: expected,
-                                          consumer: consumer, timeout: timeout).run()
+                                          consumer: consumer, layer: layer, timeout: timeout).run()
             } catch {
                 throw fail("run \(i): \(error.message)")
             }
@@ -153,6 +163,10 @@ struct Bench: AsyncParsableCommand {
 
 enum BenchConsumer: String, CaseIterable, ExpressibleByArgument, Sendable {
     case handler, stream
+}
+
+enum BenchLayer: String, CaseIterable, ExpressibleByArgument, Sendable {
+    case core, resilient
 }
 
 enum BenchFormat: String, CaseIterable, ExpressibleByArgument {
@@ -358,6 +372,7 @@ struct BenchRunner {
     let httpURL: String
     let expected: BlastTapeExpectation
     let consumer: BenchConsumer
+    var layer: BenchLayer = .core
     let timeout: Double
 
     func run() async throws(BenchFailure) -> BenchRun {
@@ -387,12 +402,30 @@ struct BenchRunner {
         loop.schedule(after: .milliseconds(Int64(timeout * 1000))) { end.finish(.timedOut) }
 
         let feed: MarketFeed, books: [OrderBook]
+        var resilient: ResilientFeed?
         do {
-            (feed, books) = try await MarketFeed.connect(
-                streams: streams, orderBooks: symbols, bookOptions: bookOptions, options: feedOptions, on: loop,
-                handler: consumer == .handler ? { tally.handle($0) } : nil)
+            switch layer {
+            case .core:
+                (feed, books) = try await MarketFeed.connect(
+                    streams: streams, orderBooks: symbols, bookOptions: bookOptions, options: feedOptions, on: loop,
+                    handler: consumer == .handler ? { tally.handle($0) } : nil)
+            case .resilient:
+                var options = ResilientFeed.Options()
+                options.feed = feedOptions
+                options.book = bookOptions
+                options.budget = ConnectionBudget(limit: 300, window: .seconds(300)) // not Binance's shared one
+                let r = try await ResilientFeed.connect(streams: streams, orderBooks: symbols, options: options, on: loop,
+                                                        handler: { tally.handle($0) })
+                guard let current = r.connection else { throw BenchFailure("the resilient feed has no connection") }
+                resilient = r
+                feed = current
+                books = symbols.map { r.books[$0]! }
+            }
         } catch {
             throw BenchFailure("cannot connect to \(wsURL): \(error)")
+        }
+        func close() async {
+            if let resilient { await resilient.stop() } else { _ = await feed.close() }
         }
         let watcher = Task {
             let info = await feed.closed()
@@ -423,10 +456,10 @@ struct BenchRunner {
         switch outcome {
         case .consumed: break
         case let .closed(why):
-            _ = await feed.close()
+            await close()
             throw BenchFailure(why)
         case .timedOut:
-            _ = await feed.close()
+            await close()
             throw BenchFailure("timed out after \(fixed(timeout, 0)) s: \(feed.stats.messages) of \(n) messages, "
                                + "\(tally.events) events consumed; books: "
                                + books.map { "\($0.symbol) \($0.state)" }.joined(separator: ", "))
@@ -450,7 +483,7 @@ struct BenchRunner {
         let checked = await onLoop(loop) { [self] in
             Result { () throws(BenchFailure) in try check(stats: feed.stats, tally: tally, books: books) }
         }
-        _ = await feed.close()
+        await close()
         try checked.get()
         return BenchRun(seconds: Double(last.wallNs - first.wallNs) / 1e9, messages: n, cpuNs: last.cpuNs - first.cpuNs,
                         peakRSSKiB: UsageStamp.now().maxRSSKiB, diffs: expected.diffs)
