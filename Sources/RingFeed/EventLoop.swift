@@ -3,6 +3,17 @@ import CRingFeed
 import Glibc
 #endif
 
+/// Which loop's thread the calling thread is: set by each loop thread as it
+/// starts, nil in every other thread. Not pthread_t values compared: glibc
+/// gives a joined thread's descriptor, and so its pthread_t, to the next
+/// thread it creates, which then passed for the shut-down loop's thread and
+/// ran work inline with the C loop already freed.
+private let loopOfThisThread: pthread_key_t = {
+    var key = pthread_key_t()
+    precondition(pthread_key_create(&key, nil) == 0, "no thread-specific key left")
+    return key
+}()
+
 /// One io_uring event loop running on its own thread.
 ///
 /// Everything a connection does happens on this thread; other threads hand
@@ -38,7 +49,7 @@ public final class EventLoop: @unchecked Sendable {
         let unmanaged = Unmanaged.passRetained(self)
         let rc = pthread_create(&thread, nil, { arg in
             let loop = Unmanaged<EventLoop>.fromOpaque(arg!).takeRetainedValue()
-            loop.threadID = pthread_self()
+            pthread_setspecific(loopOfThisThread, Unmanaged.passUnretained(loop).toOpaque())
             sem_post(loop.started)
             _ = rf_loop_run(loop.loop)
             return nil
@@ -48,7 +59,7 @@ public final class EventLoop: @unchecked Sendable {
             rf_loop_destroy(loop)
             throw RingFeedError(code: RF_ESYS.rawValue)
         }
-        // After this, threadID is fixed and visible to every thread.
+        // After this the loop thread runs (and knows it is this loop's).
         sem_wait(started)
         sem_destroy(started)
     }
@@ -58,11 +69,12 @@ public final class EventLoop: @unchecked Sendable {
         started.deallocate()
     }
 
-    private var threadID = pthread_t()
     private let started = UnsafeMutablePointer<sem_t>.allocate(capacity: 1)
 
     /// True when called on this loop's thread.
-    public var inEventLoop: Bool { pthread_equal(pthread_self(), threadID) != 0 }
+    public var inEventLoop: Bool {
+        pthread_getspecific(loopOfThisThread) == UnsafeMutableRawPointer(Unmanaged.passUnretained(self).toOpaque())
+    }
 
     /// "multishot" or "single-shot": how this kernel lets the loop receive.
     public var receiveMode: String { String(cString: rf_loop_recv_mode(loop)) }

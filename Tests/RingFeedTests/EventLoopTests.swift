@@ -1,3 +1,4 @@
+import Foundation
 import RingFeed
 import Synchronization
 import Testing
@@ -29,6 +30,28 @@ struct EventLoopTests {
         }
         #expect(ran.count == 0)
         #expect(kept == nil)
+    }
+
+    @Test("a new thread is never taken for a shut-down loop's own (thread ids are reused)")
+    func newThreadAfterShutdownIsNotTheLoop() throws {
+        // glibc hands a joined thread's descriptor, and so its pthread_t, to
+        // the next thread it creates: compared by id, that thread looked like
+        // the loop's and execute ran work inline, after the loop was gone.
+        for _ in 0..<20 {
+            let loop = try EventLoop()
+            loop.shutdown()
+            let seen = Atomic<Int>(0)
+            let ran = Counter()
+            let t = Thread {
+                seen.store(loop.inEventLoop ? 1 : 2, ordering: .relaxed)
+                loop.execute { ran.add() }
+            }
+            t.start()
+            let deadline = ContinuousClock.now + .seconds(5)
+            while seen.load(ordering: .relaxed) == 0 && ContinuousClock.now < deadline { Thread.sleep(forTimeInterval: 0.001) }
+            #expect(seen.load(ordering: .relaxed) == 2)
+            #expect(ran.count == 0)
+        }
     }
 
     @Test("posts racing a shutdown from other threads")
