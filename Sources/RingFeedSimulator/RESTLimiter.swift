@@ -1,3 +1,5 @@
+import RingFeed
+
 /// The exchange's REST request-weight limit, per IP (the simulator serves
 /// one: loopback), the way Binance enforces it:
 ///
@@ -25,10 +27,9 @@ struct RESTLimiter {
     let windowNs: UInt64
     let banNs: UInt64
     let graceNs: UInt64
-    /// Admitted requests in the window, oldest first: (arrival ns, weight).
-    private var grants: [(at: UInt64, weight: Int)] = []
-    private var head = 0
-    private(set) var used = 0
+    /// Admitted requests in the window, by arrival.
+    private var grants: RollingWindow
+    var used: Int { grants.used }
     /// The current back-off: when its first 429 went out, and until when
     /// the client was told to wait.
     private var backOffSinceNs: UInt64 = 0
@@ -42,6 +43,7 @@ struct RESTLimiter {
     init(limits: SimulatorLimits, venue: Venue) {
         limit = max(1, limits.restWeightLimit ?? (venue == .spot ? 6000 : 2400))
         windowNs = max(1, limits.restWeightWindow.simulatorNanoseconds)
+        grants = RollingWindow(windowNs: windowNs)
         banNs = max(1, limits.restBanDuration?.simulatorNanoseconds ?? 2 * windowNs)
         graceNs = limits.restInFlightGrace.simulatorNanoseconds
     }
@@ -54,7 +56,7 @@ struct RESTLimiter {
     /// Whether a request of `weight` arriving at `now` is served; an
     /// admitted one is counted.
     mutating func admit(weight: Int, nowNs now: UInt64) -> Decision {
-        expire(now)
+        grants.expire(now)
         if now < bannedUntilNs { return .refused(status: 418, retryAfter: Self.seconds(bannedUntilNs - now)) }
         if !forced.isEmpty {
             let f = forced.removeFirst()
@@ -79,19 +81,9 @@ struct RESTLimiter {
         let w = max(0, weight)
         if used + w > limit && used > 0 {
             // When enough of the window has expired for this request to fit.
-            var freed = 0
-            var i = head
-            while i < grants.count - 1 {
-                freed += grants[i].weight
-                if used - freed + w <= limit { break }
-                i += 1
-            }
-            return backOff(now, seconds: Self.seconds(grants[i].at + windowNs - now))
+            return backOff(now, seconds: Self.seconds(grants.fitTime(w, limit: limit) - now))
         }
-        if w > 0 {
-            grants.append((now, w))
-            used += w
-        }
+        if w > 0 { grants.add(at: now, weight: w) }
         return .admitted
     }
 
@@ -103,19 +95,8 @@ struct RESTLimiter {
 
     /// The weight used in the window ending at `now`.
     mutating func usedWeight(nowNs now: UInt64) -> Int {
-        expire(now)
+        grants.expire(now)
         return used
-    }
-
-    private mutating func expire(_ now: UInt64) {
-        while head < grants.count && grants[head].at + windowNs <= now {
-            used -= grants[head].weight
-            head += 1
-        }
-        if head > 64 && head * 2 > grants.count {
-            grants.removeFirst(head)
-            head = 0
-        }
     }
 
     /// Whole seconds, rounded up, at least 1: what Retry-After carries.

@@ -31,16 +31,11 @@ public final class WeightBudget: @unchecked Sendable {
 
     public let limit: Int
     public let window: Duration
-    private let windowNs: UInt64
     private let clock: @Sendable () -> UInt64
     private let lock = Mutex()
-    /// Grants in the window, oldest first: (time ns, weight, id; 0 for
-    /// weight only the exchange reported). `head` is the first live entry;
-    /// the array is compacted when half of it is dead.
-    private var grants: [(at: UInt64, weight: Int, id: UInt64)] = []
+    /// Grants in the window (id 0: weight only the exchange reported).
+    private var grants: RollingWindow
     private var nextID: UInt64 = 1
-    private var head = 0
-    private var used = 0
     private var pausedUntil: UInt64 = 0
     private var granted = 0
     private var waits = 0
@@ -52,7 +47,7 @@ public final class WeightBudget: @unchecked Sendable {
         precondition(limit > 0, "a weight budget needs a positive limit")
         self.limit = limit
         self.window = window
-        windowNs = max(1, window.nanoseconds)
+        grants = RollingWindow(windowNs: window.nanoseconds)
         self.clock = clock
     }
 
@@ -104,24 +99,16 @@ public final class WeightBudget: @unchecked Sendable {
         return lock.withLock { () -> Taken in
             let now = clock()
             if now < pausedUntil { return .wait(.nanoseconds(Int64(pausedUntil - now))) }
-            expire(now)
-            if used + w <= limit || used == 0 {
+            grants.expire(now)
+            if grants.used + w <= limit || grants.used == 0 {
                 let id = nextID
                 nextID += 1
-                grants.append((now, w, id))
-                used += w
+                grants.add(at: now, weight: w, id: id)
                 granted += w
                 return .granted(Grant(id: id, weight: w))
             }
             // The earliest time enough old grants leave the window.
-            var freed = 0
-            var i = head
-            while i < grants.count {
-                freed += grants[i].weight
-                if used - freed + w <= limit { break }
-                i += 1
-            }
-            let until = grants[min(i, grants.count - 1)].at + windowNs
+            let until = grants.fitTime(w, limit: limit)
             return .wait(.nanoseconds(Int64(max(1, until &- now))))
         }
     }
@@ -148,18 +135,13 @@ public final class WeightBudget: @unchecked Sendable {
     public func answered(_ grant: Grant, usedWeight: Int? = nil) {
         lock.withLock {
             let now = clock()
-            expire(now)
-            if let i = grants[head...].firstIndex(where: { $0.id == grant.id }) {
-                grants.remove(at: i)
-                used -= grant.weight
-            }
+            grants.expire(now)
+            _ = grants.remove(id: grant.id)
             // Also when it had already left the window: the exchange may
             // still count it.
-            grants.append((now, grant.weight, grant.id))
-            used += grant.weight
-            if let u = usedWeight, u > used {
-                grants.append((now, u - used, 0))
-                used = u
+            grants.add(at: now, weight: grant.weight, id: grant.id)
+            if let u = usedWeight, u > grants.used {
+                grants.add(at: now, weight: u - grants.used)
             }
         }
     }
@@ -176,19 +158,8 @@ public final class WeightBudget: @unchecked Sendable {
     /// how many times a request had to wait.
     public var usage: (inWindow: Int, total: Int, waits: Int) {
         lock.withLock {
-            expire(clock())
-            return (used, granted, waits)
-        }
-    }
-
-    private func expire(_ now: UInt64) {
-        while head < grants.count && grants[head].at + windowNs <= now {
-            used -= grants[head].weight
-            head += 1
-        }
-        if head > 64 && head * 2 > grants.count {
-            grants.removeFirst(head)
-            head = 0
+            grants.expire(clock())
+            return (grants.used, granted, waits)
         }
     }
 }

@@ -20,13 +20,10 @@ public final class ConnectionBudget: @unchecked Sendable {
 
     public let limit: Int
     public let window: Duration
-    private let windowNs: UInt64
     private let clock: @Sendable () -> UInt64
     private let lock = Mutex()
-    /// Grant times in the window, oldest first, from `head` on; compacted
-    /// when half of the array is dead.
-    private var grants: [UInt64] = []
-    private var head = 0
+    /// Attempts in the window, one unit each.
+    private var grants: RollingWindow
     private var total = 0
     private var waits = 0
 
@@ -37,7 +34,7 @@ public final class ConnectionBudget: @unchecked Sendable {
         precondition(limit > 0, "a connection budget needs a positive limit")
         self.limit = limit
         self.window = window
-        windowNs = max(1, window.nanoseconds)
+        grants = RollingWindow(windowNs: window.nanoseconds)
         self.clock = clock
     }
 
@@ -46,13 +43,13 @@ public final class ConnectionBudget: @unchecked Sendable {
     public func tryAcquire() -> Duration? {
         lock.withLock { () -> Duration? in
             let now = clock()
-            expire(now)
-            if grants.count - head < limit {
-                grants.append(now)
+            grants.expire(now)
+            if grants.count < limit {
+                grants.add(at: now, weight: 1)
                 total += 1
                 return nil
             }
-            return .nanoseconds(Int64(max(1, grants[head] + windowNs - now)))
+            return .nanoseconds(Int64(max(1, grants.fitTime(1, limit: limit) &- now)))
         }
     }
 
@@ -71,16 +68,8 @@ public final class ConnectionBudget: @unchecked Sendable {
     /// many times an attempt had to wait.
     public var usage: (inWindow: Int, total: Int, waits: Int) {
         lock.withLock {
-            expire(clock())
-            return (grants.count - head, total, waits)
-        }
-    }
-
-    private func expire(_ now: UInt64) {
-        while head < grants.count && grants[head] + windowNs <= now { head += 1 }
-        if head > 64 && head * 2 > grants.count {
-            grants.removeFirst(head)
-            head = 0
+            grants.expire(clock())
+            return (grants.count, total, waits)
         }
     }
 }
