@@ -279,39 +279,15 @@ private func grouped(_ v: Double) -> String {
 
 // MARK: - one run
 
-/// Ends a run once: the last message consumed, the connection gone, or the
-/// deadline.
-final class RunEnd: Sendable {
-    enum Outcome: Sendable {
-        case consumed
-        case closed(String)
-        case timedOut
-    }
-
-    private let state = Mutex<(Outcome?, CheckedContinuation<Outcome, Never>?)>((nil, nil))
-
-    func finish(_ o: Outcome) {
-        let c: CheckedContinuation<Outcome, Never>? = state.withLock { s in
-            guard s.0 == nil else { return nil }
-            s.0 = o
-            let c = s.1
-            s.1 = nil
-            return c
-        }
-        c?.resume(returning: o)
-    }
-
-    func wait() async -> Outcome {
-        await withCheckedContinuation { (c: CheckedContinuation<Outcome, Never>) in
-            let ready: Outcome? = state.withLock { s in
-                if let o = s.0 { return o }
-                s.1 = c
-                return nil
-            }
-            if let ready { c.resume(returning: ready) }
-        }
-    }
+/// How a run ended: the last message consumed, the connection gone, or the
+/// deadline (the first of them wins).
+enum RunOutcome: Sendable {
+    case consumed
+    case closed(String)
+    case timedOut
 }
+
+typealias RunEnd = FirstOutcome<RunOutcome>
 
 /// What the consumer saw. In handler mode written on the loop thread only;
 /// in stream mode by the consuming task only; read after `RunEnd` fired,
@@ -346,7 +322,7 @@ final class ConsumerTally: @unchecked Sendable {
         }
         if events == target {
             last = .now()
-            end.finish(.consumed)
+            end.send(.consumed)
         }
     }
 
@@ -399,7 +375,7 @@ struct BenchRunner {
         let end = RunEnd()
         let handlerTarget = consumer == .handler ? n : expected.trades + expected.tickers
         let tally = ConsumerTally(target: handlerTarget, end: end)
-        loop.schedule(after: .milliseconds(Int64(timeout * 1000))) { end.finish(.timedOut) }
+        loop.schedule(after: .milliseconds(Int64(timeout * 1000))) { end.send(.timedOut) }
 
         let feed: MarketFeed, books: [OrderBook]
         var resilient: ResilientFeed?
@@ -429,7 +405,7 @@ struct BenchRunner {
         }
         let watcher = Task {
             let info = await feed.closed()
-            end.finish(.closed("the connection ended after \(feed.stats.messages) of \(n) messages: \(info)"))
+            end.send(.closed("the connection ended after \(feed.stats.messages) of \(n) messages: \(info)"))
         }
         var streamTask: Task<Void, Never>?
         if consumer == .stream {
@@ -443,12 +419,12 @@ struct BenchRunner {
                             try? await Task.sleep(for: .microseconds(50))
                         }
                         tally.last = .now()
-                        end.finish(.consumed)
+                        end.send(.consumed)
                     }
                 }
             }
         }
-        let outcome = await end.wait()
+        let outcome = await end.first()
         defer {
             watcher.cancel()
             streamTask?.cancel()

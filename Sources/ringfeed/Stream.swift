@@ -287,18 +287,11 @@ final class StopSignal: Sendable {
         case closed(WebSocketCloseInfo)
     }
 
-    private let state = Mutex<(Reason?, CheckedContinuation<Reason, Never>?)>((nil, nil))
+    private let outcome = FirstOutcome<Reason>()
 
-    func send(_ r: Reason) {
-        let cont: CheckedContinuation<Reason, Never>? = state.withLock { s in
-            guard s.0 == nil else { return nil }
-            s.0 = r
-            let c = s.1
-            s.1 = nil
-            return c
-        }
-        cont?.resume(returning: r)
-    }
+    func send(_ r: Reason) { outcome.send(r) }
+
+    func first() async -> Reason { await outcome.first() }
 
     /// Stops at Ctrl-C (or SIGTERM), and after `seconds` if given.
     func onInterruptOrAfter(seconds: Double?) {
@@ -311,17 +304,6 @@ final class StopSignal: Sendable {
                 try? await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
                 self.send(.duration)
             }
-        }
-    }
-
-    func first() async -> Reason {
-        await withCheckedContinuation { (c: CheckedContinuation<Reason, Never>) in
-            let ready: Reason? = state.withLock { s in
-                if let r = s.0 { return r }
-                s.1 = c
-                return nil
-            }
-            if let ready { c.resume(returning: ready) }
         }
     }
 }
