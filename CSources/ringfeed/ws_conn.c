@@ -127,6 +127,13 @@ static void ws_closed(void *ctx, int code, const uint8_t *reason, size_t reason_
     c->ws_closed = 1;
     c->end_code = code;
     c->end_error = error;
+    /* rf_ws passes the received reason only (already UTF-8 validated); a
+     * longer one cannot come from a valid control frame, cut it anyway. */
+    if (reason_len >= sizeof c->close_reason)
+        reason_len = sizeof c->close_reason - 1;
+    if (reason_len > 0)
+        memcpy(c->close_reason, reason, reason_len);
+    c->close_reason[reason_len] = '\0';
     /* Closing handshake complete (or failed): the close frame is queued, so
      * say close_notify on TLS, flush, and let TCP end. */
     if (c->use_tls)
@@ -307,3 +314,5 @@ void rf_ws_conn_set_ctx(rf_ws_conn *c, void *ctx) { c->ctx = ctx; }
 size_t rf_ws_conn_pending(const rf_ws_conn *c) { return c->tcp ? rf_conn_pending(c->tcp) : 0; }
 
 const char *rf_ws_conn_path(const rf_ws_conn *c) { return c->path ? c->path : ""; }
+
+const char *rf_ws_conn_close_reason(const rf_ws_conn *c) { return c != NULL ? c->close_reason : ""; }

@@ -46,6 +46,9 @@ struct rf_ws_conn {
 
     int end_code;        /* close code to report */
     int end_error;       /* error to report (0 = clean) */
+    /* The peer's close reason (RFC 6455 caps it at 123 bytes), kept inline
+     * so on_close can hand it on without an allocation. */
+    char close_reason[124];
     uint8_t ws_closed;   /* rf_ws reached RF_WS_CLOSED */
     uint8_t announced;   /* on_open ran, so on_close is owed */
     uint8_t stalled;     /* fault injection: input discarded, sends refused */

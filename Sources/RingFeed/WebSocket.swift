@@ -77,7 +77,8 @@ public final class WebSocket: @unchecked Sendable {
                         let text = String(cString: rf_ws_conn_refusal(conn))
                         detail = text.isEmpty ? detail : text
                     }
-                    Unmanaged<WebSocket>.fromOpaque(ctx!).takeRetainedValue().handleClose(code, error, detail)
+                    let reason = conn.map { String(cString: rf_ws_conn_close_reason($0)) } ?? ""
+                    Unmanaged<WebSocket>.fromOpaque(ctx!).takeRetainedValue().handleClose(code, error, detail, reason)
                 }
                 var conn: OpaquePointer?
                 let rc = configuration.withCConfig { cfg in
@@ -111,9 +112,9 @@ public final class WebSocket: @unchecked Sendable {
         onMessage(self, view)
     }
 
-    private func handleClose(_ code: Int32, _ error: Int32, _ detail: String?) {
+    private func handleClose(_ code: Int32, _ error: Int32, _ detail: String?, _ reason: String) {
         let info = WebSocketCloseInfo(
-            code: Int(code), error: error == 0 ? nil : RingFeedError(code: error, detail: detail))
+            code: Int(code), error: error == 0 ? nil : RingFeedError(code: error, detail: detail), reason: reason)
         conn = nil
         closeInfo = info
         if let cont = openContinuation {

@@ -38,15 +38,20 @@ public struct WebSocketCloseInfo: Sendable, Equatable, CustomStringConvertible {
     public var code: Int
     /// nil after a clean close handshake; otherwise why the connection ended.
     public var error: RingFeedError?
+    /// The reason text of the peer's close frame ("Too many requests" with
+    /// 1008); "" when it gave none or sent no close frame.
+    public var reason: String
 
-    public init(code: Int, error: RingFeedError? = nil) {
+    public init(code: Int, error: RingFeedError? = nil, reason: String = "") {
         self.code = code
         self.error = error
+        self.reason = reason
     }
 
     public var description: String {
-        if let error { return "closed with \(code): \(error)" }
-        return "closed cleanly with \(code)"
+        let said = reason.isEmpty ? "" : " \"\(reason)\""
+        if let error { return "closed with \(code)\(said): \(error)" }
+        return "closed cleanly with \(code)\(said)"
     }
 }
 

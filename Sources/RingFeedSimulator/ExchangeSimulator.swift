@@ -385,7 +385,8 @@ public final class ExchangeSimulator: @unchecked Sendable {
         if !c.admitIncoming(nowNs: rf_now_ns(), max: limits.maxIncomingMessages,
                             windowNs: limits.incomingWindow.simulatorNanoseconds) {
             stats.closedForRate += 1
-            c.close(code: 1008, reason: "Too many messages")
+            // Binance's words for it (its connectors report "1008: Too many requests").
+            c.close(code: 1008, reason: "Too many requests")
             return false
         }
         return true

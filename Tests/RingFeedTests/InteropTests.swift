@@ -39,11 +39,11 @@ struct InteropTests {
                 n += 1
             }
             #expect(n == 5000)
-            #expect(await ws.closed() == WebSocketCloseInfo(code: 1000, error: nil))
+            #expect(await ws.closed() == WebSocketCloseInfo(code: 1000, error: nil, reason: "done"))
         }
     }
 
-    @Test("RingFeed client reassembles a fragmented message and sees close code 4001")
+    @Test("RingFeed client reassembles a fragmented message and sees close code 4001 with its reason")
     func clientFragmentsAndCloseCode() async throws {
         try await withPeerServer { port, loop in
             let inbox = Inbox()
@@ -55,7 +55,7 @@ struct InteropTests {
             _ = await ws.close()
 
             let closer = try await WebSocket.connect(to: "ws://127.0.0.1:\(port)/close4001", on: loop) { _, _ in }
-            #expect(await closer.closed() == WebSocketCloseInfo(code: 4001, error: nil))
+            #expect(await closer.closed() == WebSocketCloseInfo(code: 4001, error: nil, reason: "bye"))
         }
     }
 

@@ -270,6 +270,9 @@ struct ReconnectPolicyTests {
     func reasons() {
         #expect(DisconnectReason(closeInfo: WebSocketCloseInfo(code: 1001)) == .closedByServer(code: 1001))
         #expect("\(DisconnectReason.closedByServer(code: 1008))".contains("policy violation"))
+        let limited = DisconnectReason(closeInfo: WebSocketCloseInfo(code: 1008, reason: "Too many requests"))
+        #expect(limited == .closedByServer(code: 1008, reason: "Too many requests"))
+        #expect("\(limited)".contains("1008 policy violation): Too many requests"))
         #expect(DisconnectReason(closeInfo: WebSocketCloseInfo(code: 1006, error: .closed)) == .connectionLost)
         let eof = RingFeedError(code: RF_ETLS_PROTOCOL.rawValue, detail: "unexpected eof while reading")
         #expect(DisconnectReason(closeInfo: WebSocketCloseInfo(code: 1006, error: eof)) == .connectionLost)
@@ -531,7 +534,8 @@ struct ReconnectTests {
         #expect(await rec.finished())
 
         let life = rec.lifecycle
-        #expect(life.first { isDisconnected($0.event) }?.event == .disconnected(reason: .closedByServer(code: 1001)))
+        #expect(life.first { isDisconnected($0.event) }?.event
+                == .disconnected(reason: .closedByServer(code: 1001, reason: "simulator stopping")))
         var samples: [String] = []
         var attempts = 0
         var late = Duration.zero

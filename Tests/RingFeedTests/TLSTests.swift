@@ -49,7 +49,7 @@ struct TLSTests {
                 n += 1
             }
             #expect(n == 3000)
-            #expect(await ws.closed() == WebSocketCloseInfo(code: 1000, error: nil))
+            #expect(await ws.closed() == WebSocketCloseInfo(code: 1000, error: nil, reason: "done"))
         }
     }
 

@@ -151,6 +151,11 @@ const char *rf_ws_conn_tls_path(const rf_ws_conn *c);
  * and the start of its body, e.g. "400 Bad Request: {"code":2,...}"; valid
  * in on_close. "" otherwise. */
 const char *rf_ws_conn_refusal(const rf_ws_conn *c);
+/* The reason text of the close frame the peer sent (UTF-8, validated by the
+ * frame layer, at most 123 bytes), e.g. "Too many requests" with 1008; valid
+ * in on_close. "" when the peer gave none, sent no close frame, or we failed
+ * the connection ourselves (our own reasons are not reported back). */
+const char *rf_ws_conn_close_reason(const rf_ws_conn *c);
 
 #ifdef __cplusplus
 }

@@ -5,9 +5,9 @@ import CRingFeed
 /// reported (`WebSocketCloseInfo`, or the error `connect` threw).
 public enum DisconnectReason: Sendable, Equatable, CustomStringConvertible {
     /// The server closed with a close handshake: its code (1001 going away,
-    /// 1008 policy violation ...). The core does not hand the close frame's
-    /// reason text up, so the code is named instead.
-    case closedByServer(code: Int)
+    /// 1008 policy violation ...) and the reason text of its close frame
+    /// ("Too many requests"; "" when it gave none).
+    case closedByServer(code: Int, reason: String = "")
     /// The server announced it was going down (Binance's serverShutdown
     /// event); the feed replaced the connection (a rotation, see
     /// `ConnectionEvent.rotated`), or it ended before that could be done.
@@ -51,7 +51,9 @@ public enum DisconnectReason: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case let .closedByServer(code): "the server closed the connection (\(code) \(Self.name(ofCloseCode: code)))"
+        case let .closedByServer(code, reason):
+            reason.isEmpty ? "the server closed the connection (\(code) \(Self.name(ofCloseCode: code)))"
+                           : "the server closed the connection (\(code) \(Self.name(ofCloseCode: code))): \(reason)"
         case .serverShutdown: "the server announced a shutdown"
         case .connectionLost: "the connection was lost (closed without a close handshake)"
         case .connectionReset: "the connection was reset by the peer"
@@ -63,11 +65,11 @@ public enum DisconnectReason: Sendable, Equatable, CustomStringConvertible {
                            : "the server refused the WebSocket upgrade: \(detail)"
         case let .tls(e): "TLS error: \(e)"
         case let .protocolError(code, e): "protocol error (\(code)): \(e)"
-        case let .idleTimeout(d): "no data for \(d) (stalled or half-open connection)"
-        case let .staleStream(s, d): "the event time of \(s) did not advance for \(d) while data arrived"
-        case let .noPingAnswer(d): "no answer to a ping within \(d) (stalled or half-open connection)"
+        case let .idleTimeout(d): "no data for \(d.readable) (stalled or half-open connection)"
+        case let .staleStream(s, d): "the event time of \(s) did not advance for \(d.readable) while data arrived"
+        case let .noPingAnswer(d): "no answer to a ping within \(d.readable) (stalled or half-open connection)"
         case .closedByUs: "closed by us"
-        case let .rotated(d): "replaced after \(d) (rotation)"
+        case let .rotated(d): "replaced after \(d.readable) (rotation)"
         case let .error(e): "\(e)"
         }
     }
@@ -102,7 +104,7 @@ public enum DisconnectReason: Sendable, Equatable, CustomStringConvertible {
     /// A connection that ended as `info` says.
     public init(closeInfo info: WebSocketCloseInfo) {
         guard let e = info.error else {
-            self = .closedByServer(code: info.code)
+            self = .closedByServer(code: info.code, reason: info.reason)
             return
         }
         self = Self.classify(e, code: info.code)
