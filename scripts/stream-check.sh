@@ -53,6 +53,37 @@ grep -q "the output was closed; closed cleanly (1000)" "$OUT/pipe.err" && [ "$st
     || { echo "stream-check: closed output: exit $status"; cat "$OUT/pipe.err"; exit 1; }
 echo "closed output: clean close, exit 0"
 
+# lost NAME CHECKARGS -- STREAMARGS...: a run against a faulty simulator,
+# checked for reconnects, ids never repeated and every hole reported.
+lost() {
+    local name=$1 checks=$2 status=0; shift 2
+    timeout 60 "$RINGFEED" stream --url "$URL" --record "$OUT/$name.rec" "$@" \
+        > "$OUT/$name.jsonl" 2> "$OUT/$name.err" || status=$?
+    echo -n "$name: exit $status, "
+    python3 "$HERE/Tests/stream/check_reconnects.py" "$OUT/$name.err" "$OUT/$name.jsonl" $checks \
+        || { cat "$OUT/$name.err"; exit 1; }
+    LOST_STATUS=$status
+}
+# Every connection dropped after 150 messages: reconnects, every event
+# still exactly as received, no trade id twice, every hole a gap line.
+start_sim --symbols BTCUSDT --rate 400 --seed 5 --fault drop:150
+lost dropped "--min-lost 2" --duration 5 btcusdt@trade btcusdt@aggTrade btcusdt@depth@100ms
+[ "$LOST_STATUS" = 0 ] || { echo "stream-check: dropped: exit $LOST_STATUS"; exit 1; }
+echo -n "dropped events: "
+python3 "$HERE/Tests/stream/check_jsonl.py" "$OUT/dropped.rec" "$OUT/dropped.jsonl"
+# --max-reconnects 1: the second loss ends the run, exit 1.
+lost gave-up "--min-lost 2 --gave-up" --duration 20 --max-reconnects 1 btcusdt@trade btcusdt@depth@100ms
+[ "$LOST_STATUS" = 1 ] || { echo "stream-check: gave-up: exit $LOST_STATUS, expected 1"; exit 1; }
+# A server that goes silent without closing: found by --idle-timeout.
+start_sim --symbols BTCUSDT --rate 400 --seed 6 --fault stall
+lost stalled "--min-lost 2 --reason no_data_for_500_ms" --duration 2.5 --idle-timeout 0.5 btcusdt@depth@100ms
+[ "$LOST_STATUS" = 0 ] || { echo "stream-check: stalled: exit $LOST_STATUS"; exit 1; }
+# --rotate-after 1: each connection replaced at one second, without a gap
+# and without a repeat, nothing lost.
+start_sim --symbols BTCUSDT --rate 400 --seed 7
+lost rotated "--min-lost 0 --rotations 2 --no-gaps" --duration 3.5 --rotate-after 1 btcusdt@trade btcusdt@aggTrade
+[ "$LOST_STATUS" = 0 ] || { echo "stream-check: rotated: exit $LOST_STATUS"; exit 1; }
+start_sim --symbols BTCUSDT,ETHUSDT --rate 400 --seed 3
 EXTRA=--microseconds
 check spot-us 1000 btcusdt@aggTrade ethusdt@depth@100ms btcusdt@bookTicker btcusdt@kline_1m btcusdt@ticker
 

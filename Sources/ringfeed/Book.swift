@@ -15,6 +15,10 @@ struct Book: AsyncParsableCommand {
             Subscribes to <symbol>@depth@100ms of every symbol on one connection, syncs each
             book from a REST depth snapshot as Binance documents it, and keeps it live: a gap
             resyncs that book alone, a lost connection is replaced and every book resyncs.
+            A connection with no message and no ping for --idle-timeout is treated as lost;
+            one older than --rotate-after is replaced without a gap and without a resync.
+            Connections lost and why are shown on the screen (on stderr otherwise) and in
+            the summary; after --max-reconnects failed attempts in a row it gives up (exit 1).
 
             --format live (default) draws the first symbol's book like a trading screen:
             asks above, bids below, quantity bars, spread (ticks and bps; the tick is the
@@ -72,6 +76,9 @@ struct Book: AsyncParsableCommand {
 
     @Option(name: .customLong("ca-file"), help: "PEM CA bundle to trust for wss:// and https:// (default: the system store).")
     var caFile: String?
+
+    @OptionGroup(title: "Connection")
+    var connection: ConnectionOptions
 
     @Argument(help: "Symbols, e.g. BTCUSDT (any case).")
     var symbols: [String] = []
@@ -143,6 +150,9 @@ struct Book: AsyncParsableCommand {
         let (feedURL, rest, isFutures) = endpoints()
         var options = BookFeed.Options()
         options.feed.url = feedURL
+        options.idleTimeout = connection.idle
+        options.rotateAfter = connection.rotation
+        options.reconnect.maxAttempts = connection.maxAttempts
         options.book.venue = isFutures ? .usdmFutures : .spot
         options.book.snapshotURL = rest
         options.book.snapshotLimit = Self.snapshotLimit(symbols: names.count, futures: isFutures, depth: depth)
@@ -172,13 +182,16 @@ struct Book: AsyncParsableCommand {
         }
         let books = names.compactMap { feed.orderBook(symbol: $0) }
         await onLoop(loop) { capture.attach(books) }
+        let report = ConnectionReport()
+        let onScreen = format == .live && isatty(STDOUT_FILENO) != 0
+        report.follow(feed.lifecycle, echo: onScreen ? nil : "ringfeed book: ") { stops.send(.gaveUp($0)) }
 
         let start = ContinuousClock.now
         stops.onInterruptOrAfter(seconds: duration)
         var screen: BookScreen?
         var drawer: Task<Void, Never>?
         if format == .live {
-            let s = BookScreen(books: books, depth: depth, source: feedURL, stops: stops)
+            let s = BookScreen(books: books, depth: depth, source: feedURL, stops: stops, connection: report)
             screen = s
             drawer = Task { await s.run() }
         }
@@ -193,9 +206,9 @@ struct Book: AsyncParsableCommand {
         } else {
             records = await onLoop(loop) { capture.take() }
         }
-        let connectionStats = feed.connection?.stats
         let connections = feed.connections
         await feed.stop()
+        let messages = feed.feed.stats.messages
         let elapsed = seconds(ContinuousClock.now - start)
 
         if format == .json {
@@ -217,14 +230,15 @@ struct Book: AsyncParsableCommand {
         case .duration: ended = "stopped after \(fmt(duration ?? 0)) s"
         case .interrupted: ended = "interrupted"
         case .outputClosed: ended = "the output was closed"
-        case let .closed(info): ended = "the connection ended: \(info)"
+        case let .gaveUp(why): ended = "gave up reconnecting: \(why)"
         }
         var stderr = StandardError()
-        let messages = connectionStats.map { "\($0.messages) messages on the last connection, " } ?? ""
-        print("ringfeed book: \(records.count) book\(records.count == 1 ? "" : "s"), \(updates) depth messages applied (\(messages)"
-              + "\(connections) connection\(connections == 1 ? "" : "s")), \(fmt(elapsed)) s, "
+        print("ringfeed book: \(records.count) book\(records.count == 1 ? "" : "s"), \(updates) depth messages applied (\(messages) "
+              + "received on \(connections) connection\(connections == 1 ? "" : "s")), \(fmt(elapsed)) s, "
               + "\(fmt(Double(updates) / max(elapsed, 1e-9))) msg/s, \(resyncs) resyncs, \(gaps) gaps, "
-              + "\(records.count - notLive.count)/\(records.count) live; \(ended)", to: &stderr)
+              + "\(records.count - notLive.count)/\(records.count) live; \(ConnectionReport.summary(report.snapshot)); \(ended)",
+              to: &stderr)
+        if case .gaveUp = reason { throw ExitCode.failure }
         if format == .json && !notLive.isEmpty {
             let list = notLive.prefix(10).map { "\($0.symbol) (\($0.state))" }.joined(separator: ", ")
             print("ringfeed book: not live at the end: \(list)\(notLive.count > 10 ? ", ..." : "")", to: &stderr)

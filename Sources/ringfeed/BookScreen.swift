@@ -16,6 +16,7 @@ final class BookScreen: @unchecked Sendable {
     private let depth: Int
     private let source: String
     private let stops: StopSignal
+    private let connection: ConnectionReport
     private let terminal: Bool
     private let colour: Bool
     private var focus = 0
@@ -27,8 +28,9 @@ final class BookScreen: @unchecked Sendable {
     private var lastSample = ContinuousClock.now
     private var out = ByteWriter(capacity: 1 << 16)
 
-    init(books: [OrderBook], depth: Int, source: String, stops: StopSignal) {
+    init(books: [OrderBook], depth: Int, source: String, stops: StopSignal, connection: ConnectionReport) {
         self.books = books
+        self.connection = connection
         self.depth = depth
         self.source = source
         self.stops = stops
@@ -163,6 +165,9 @@ final class BookScreen: @unchecked Sendable {
         if many { title.add(" (\(focus + 1)/\(books.count))") }
         title.add("  ")
         title.add(state.description, stateColour(state))
+        let link = connection.snapshot
+        title.add("  ")
+        title.add(ConnectionReport.status(link), link.state == "connected" ? dim : yellow)
         title.add("  update id \(updateId)  " + source)
         lines.append(title)
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import RingFeed
 import RingFeedSimulator
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -20,11 +21,17 @@ struct Demo: AsyncParsableCommand {
             With --cert and --key the simulator speaks TLS and the client connects with
             wss://, trusting --ca-file (by default the certificate itself).
 
+            The client is the reconnecting one (ResilientFeed): give the simulator faults
+            (--fault, as for `ringfeed simulate`) to watch it lose connections, come back
+            and resubscribe, with trade ids never repeated and gaps counted; the screen
+            and the summary line say what happened.
+
             Examples:
               ringfeed demo
               ringfeed demo --symbols SOLUSDT,BTCUSDT --rate 500
               ringfeed demo --duration 5 --quiet      one summary line after five seconds
               ringfeed demo --cert server.pem --key server.key --ca-file ca.pem
+              ringfeed demo --fault drop:3000 --fault shutdown:10    lost and replaced connections
             """)
 
     @Option(help: "Stop after this many seconds (default: run until Ctrl-C).")
@@ -51,6 +58,12 @@ struct Demo: AsyncParsableCommand {
     @Option(help: "PEM CA bundle the client trusts in TLS mode (default: the --cert file).")
     var caFile: String?
 
+    @Option(help: "A simulator fault applied to every new connection (drop:N, stall, shutdown[:S], ... see `ringfeed simulate --help`); repeatable.")
+    var fault: [String] = []
+
+    @OptionGroup(title: "Connection")
+    var connection: ConnectionOptions
+
     var symbolList: [String] {
         symbols.split(separator: ",").map { String($0.filter { !$0.isWhitespace }).uppercased() }.filter { !$0.isEmpty }
     }
@@ -61,11 +74,15 @@ struct Demo: AsyncParsableCommand {
         if symbolList.isEmpty { throw ValidationError("--symbols needs at least one symbol") }
         if (cert == nil) != (key == nil) { throw ValidationError("--cert and --key go together") }
         if caFile != nil && cert == nil { throw ValidationError("--ca-file needs --cert and --key") }
+        if let f = fault.first(where: { SimulatorFault($0) == nil }) {
+            throw ValidationError("--fault '\(f)' is not a simulator fault (see ringfeed simulate --help)")
+        }
     }
 
     func run() async throws {
         let symbols = symbolList
         var simConfig = SimulatorConfiguration()
+        simConfig.faultsOnConnect = fault.compactMap { SimulatorFault($0) }
         var feedOptions = MarketFeed.Options()
         if let cert, let key {
             do {
@@ -101,9 +118,18 @@ struct Demo: AsyncParsableCommand {
         }
         feedOptions.url = cert == nil ? simulator.webSocketURL : "wss://localhost:\(simulator.port)"
         let board = DemoBoard(focus: focus)
-        let feed: MarketFeed
+        var options = ResilientFeed.Options()
+        options.feed = feedOptions
+        connection.apply(to: &options)
+        // A local simulator: come back quickly after a fault.
+        options.reconnect.base = .milliseconds(100)
+        options.reconnect.cap = .seconds(2)
+        let delivered = Atomic<Int>(0)
+        let feed: ResilientFeed
         do {
-            feed = try await MarketFeed.connect(streams: streams, options: feedOptions, on: loop) { board.take($0) }
+            feed = try await ResilientFeed.connect(streams: streams, options: options, on: loop,
+                                                   handler: { delivered.add(1, ordering: .relaxed); board.take($0) },
+                                                   onGap: { _ in }) // counted in stats, shown in the summary
         } catch {
             await simulator.stop()
             throw fail("cannot connect to the simulator at \(feedOptions.url): \(error)")
@@ -117,10 +143,9 @@ struct Demo: AsyncParsableCommand {
         }
         let stops = StopSignal()
         stops.onInterruptOrAfter(seconds: duration)
-        Task {
-            let info = await feed.closed()
-            stops.send(.closed(info))
-        }
+        let report = ConnectionReport()
+        report.follow(feed.lifecycle, echo: interactive ? nil : "demo: ") { stops.send(.gaveUp($0)) }
+
         let start = ContinuousClock.now
         let header = "RingFeed demo · simulated Binance spot at \(feedOptions.url) · seed \(seed) · "
             + "receive: \(loop.receiveMode) · Ctrl-C to stop"
@@ -130,15 +155,16 @@ struct Demo: AsyncParsableCommand {
             while !Task.isCancelled {
                 try? await Task.sleep(for: .milliseconds(200))
                 let now = ContinuousClock.now
-                let events = feed.stats.events
+                let events = delivered.load(ordering: .relaxed)
                 let rate = Double(events - last.1) / max(seconds(now - last.0), 1e-9)
                 last = (now, events)
                 if interactive {
                     let elapsed = seconds(now - start)
                     let errors = feed.stats.errors
                     let frame: String = await withCheckedContinuation { c in
-                        loop.execute { c.resume(returning: board.render(header: header, rate: rate,
-                                                                        elapsed: elapsed, errors: errors)) }
+                        let link = ConnectionReport.status(report.snapshot)
+                        loop.execute { c.resume(returning: board.render(header: header, rate: rate, elapsed: elapsed,
+                                                                        errors: errors, connection: link)) }
                     }
                     writeOut(frame)
                 }
@@ -146,17 +172,20 @@ struct Demo: AsyncParsableCommand {
         }
         let reason = await stops.first()
         drawer.cancel()
-        let info = await feed.close()
+        let info = await feed.stop()
         let served = await simulator.statistics()
         await simulator.stop()
         if interactive { writeOut("\u{1B}[?25h\u{1B}[?1049l") }
         let elapsed = seconds(ContinuousClock.now - start)
         let s = feed.stats
-        print("demo: \(s.events) events (\(s.messages) messages) in \(fmt(elapsed)) s: "
+        let events = delivered.load(ordering: .relaxed)
+        let gaps = s.gaps == 0 ? "no trade gaps" : "\(s.gaps) trade gap\(s.gaps == 1 ? "" : "s") (\(s.missedTrades) ids missed)"
+        print("demo: \(events) events (\(s.messages) messages) in \(fmt(elapsed)) s: "
               + "\(fmt(Double(s.messages) / max(elapsed, 1e-9))) msg/s, \(s.errors) errors; "
-              + "simulator sent \(served.messagesSent); \(info)", to: &stderr)
-        if case let .closed(why) = reason { throw fail("the simulator ended the connection: \(why)") }
-        if s.events == 0 { throw fail("no events received") }
+              + "\(ConnectionReport.summary(report.snapshot)), \(gaps), \(s.duplicates) repeats dropped; "
+              + "simulator sent \(served.messagesSent); \(info.map { "\($0)" } ?? "not connected at the end")", to: &stderr)
+        if case let .gaveUp(why) = reason { throw fail("gave up reconnecting to the simulator: \(why)") }
+        if events == 0 { throw fail("no events received") }
         if s.errors > 0 { throw fail("\(s.errors) messages did not scan") }
     }
 }

@@ -58,7 +58,7 @@ final class DemoBoard: @unchecked Sendable {
     }
 
     /// One frame of the live view, `width` columns wide.
-    func render(header: String, rate: Double, elapsed: Double, errors: Int, width: Int = 80) -> String {
+    func render(header: String, rate: Double, elapsed: Double, errors: Int, connection: String, width: Int = 80) -> String {
         var lines: [String] = [header, ""]
         let last = lastPrice[focus].map { $0.description } ?? "-"
         var change = ""
@@ -97,6 +97,7 @@ final class DemoBoard: @unchecked Sendable {
         let kinds = counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: "  ")
         lines.append("events \(total)   rate \(Int(rate.rounded())) msg/s   \(kinds)   errors \(errors)   "
                      + "elapsed \(fixed(elapsed, 1)) s")
+        lines.append("connection: " + connection)
         // Home, then each line cleared to its end, then the rest of the screen.
         return "\u{1B}[H" + lines.map { $0 + "\u{1B}[K" }.joined(separator: "\n") + "\n\u{1B}[J"
     }

@@ -15,8 +15,15 @@ struct Stream: AsyncParsableCommand {
         discussion: """
             Connects to <url>/stream?streams=a/b/... and prints one event per line until
             Ctrl-C, --count or --duration, then closes cleanly and prints a summary on
-            stderr (messages, rate, errors). Decimal values are printed exactly as the
-            exchange sent them.
+            stderr (messages, rate, errors, connections lost and why, rotations, trade
+            gaps). Decimal values are printed exactly as the exchange sent them.
+
+            A lost, refused or silent connection (no message and no ping for --idle-timeout)
+            is replaced after a backoff with jitter, with every stream; each step is a line
+            on stderr. Trade and aggTrade ids are printed once each: repeats after a
+            reconnect are dropped, and trades missed while away are reported on stderr as a
+            gap. A connection is replaced without a gap before Binance's 24-hour limit
+            (--rotate-after) and when the server announces a shutdown.
 
             Streams: <symbol>@trade, @aggTrade, @kline_<1s|1m|...|1M>, @miniTicker, @ticker,
             @ticker_<1h|4h|1d>, @bookTicker, @depth<5|10|20>[@100ms], @depth[@100ms],
@@ -52,6 +59,9 @@ struct Stream: AsyncParsableCommand {
 
     @Option(help: "Also write every message as received to this file (first line the URL, then '<unix time>: <message>').")
     var record: String?
+
+    @OptionGroup(title: "Connection")
+    var connection: ConnectionOptions
 
     @Argument(help: "Stream names, e.g. btcusdt@aggTrade.")
     var streams: [String] = []
@@ -96,10 +106,14 @@ struct Stream: AsyncParsableCommand {
         }
         let stops = StopSignal()
         printer.onOutputClosed = { stops.send(.outputClosed) }
-        var feeds: [MarketFeed] = []
+        let report = ConnectionReport()
+        let gaps = GapLog()
+        var feeds: [ResilientFeed] = []
         for (groupURL, names) in groups {
-            var o = options
-            o.url = groupURL
+            var o = ResilientFeed.Options()
+            o.feed = options
+            o.feed.url = groupURL
+            connection.apply(to: &o)
             do {
                 let url = MarketFeed.combinedURL(base: groupURL, streams: names, microsecondTimes: microseconds)
                 recorder?.header(url)
@@ -110,16 +124,15 @@ struct Stream: AsyncParsableCommand {
                 case (nil, .raw): tap = { printer.raw($0) }
                 case (nil, _): tap = nil
                 }
-                let feed = try await MarketFeed.connect(
+                let feed = try await ResilientFeed.connect(
                     streams: names, options: o, on: loop,
-                    handler: { view in if printer.print(view) { stops.send(.count) } }, tap: tap)
+                    handler: { view in if printer.print(view) { stops.send(.count) } },
+                    onGap: { gaps.note($0) }, tap: tap)
                 feeds.append(feed)
-                Task {
-                    let info = await feed.closed()
-                    stops.send(.closed(info))
-                }
+                report.follow(feed.lifecycle, label: groups.count > 1 ? String(groupURL.split(separator: "/").last ?? "") : "",
+                              echo: "ringfeed stream: ") { stops.send(.gaveUp($0)) }
             } catch {
-                for f in feeds { await f.close() }
+                for f in feeds { await f.stop() }
                 throw fail("cannot connect to \(MarketFeed.combinedURL(base: groupURL, streams: names)): \(error)")
             }
         }
@@ -136,8 +149,8 @@ struct Stream: AsyncParsableCommand {
 
         let reason = await stops.first()
         flusher.cancel()
-        var infos: [WebSocketCloseInfo] = []
-        for f in feeds { infos.append(await f.close()) }
+        var infos: [WebSocketCloseInfo?] = []
+        for f in feeds { infos.append(await f.stop()) }
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
             loop.execute {
                 printer.flush()
@@ -146,13 +159,14 @@ struct Stream: AsyncParsableCommand {
             }
         }
         let elapsed = seconds(ContinuousClock.now - start)
-        var messages = 0, events = 0, errors = 0
+        var messages = 0, errors = 0, duplicates = 0
         for f in feeds {
             let s = f.stats
             messages += s.messages
-            events += s.events
             errors += s.errors
+            duplicates += s.duplicates
         }
+        let events = await onLoop(loop) { printer.printed }
         var stderr = StandardError()
         let ended: String
         switch reason {
@@ -160,15 +174,21 @@ struct Stream: AsyncParsableCommand {
         case .duration: ended = "stopped after \(fmt(duration ?? 0)) s"
         case .interrupted: ended = "interrupted"
         case .outputClosed: ended = "the output was closed"
-        case let .closed(info): ended = "the server ended the connection: \(info)"
+        case let .gaveUp(why): ended = "gave up reconnecting: \(why)"
         }
         if let recorder, recorder.failed { throw fail("writing \(record ?? "") failed") }
-        let closeText = infos.map { $0.error == nil ? "closed cleanly (\($0.code))" : $0.description }
-            .joined(separator: ", ")
+        let closeText = infos.map { i in
+            guard let i else { return "not connected" }
+            return i.error == nil ? "closed cleanly (\(i.code))" : i.description
+        }.joined(separator: ", ")
+        let (gapCount, missed) = gaps.totals
+        let gapText = gapCount == 0 ? "no trade gaps" : "\(gapCount) trade gap\(gapCount == 1 ? "" : "s") (\(missed) ids missed)"
         print("ringfeed stream: \(events) events in \(messages) messages, \(fmt(elapsed)) s, "
-              + "\(fmt(Double(messages) / max(elapsed, 1e-9))) msg/s, \(errors) errors; \(ended); \(closeText)",
+              + "\(fmt(Double(messages) / max(elapsed, 1e-9))) msg/s, \(errors) errors; "
+              + "\(ConnectionReport.summary(report.snapshot)), \(gapText), \(duplicates) repeats dropped; "
+              + "\(ended); \(closeText)",
               to: &stderr)
-        if case .closed = reason { throw ExitCode.failure }
+        if case .gaveUp = reason { throw ExitCode.failure }
     }
 }
 
@@ -192,7 +212,8 @@ final class Printer: @unchecked Sendable {
     private var formatter: EventFormatter?
     private var out = ByteWriter(capacity: 1 << 17)
     private let limit: Int?
-    private var printed = 0
+    /// Events printed (or counted, in raw format).
+    private(set) var printed = 0
 
     init(format: StreamFormat, microseconds: Bool, limit: Int?) {
         formatter = format.eventFormat.map { EventFormatter(format: $0, microsecondTimes: microseconds) }
@@ -280,11 +301,28 @@ final class Recorder: @unchecked Sendable {
     }
 }
 
+/// Trade gaps: a line each on stderr, and the totals for the summary.
+final class GapLog: Sendable {
+    private let totalsNow = Mutex((0, 0))
+
+    func note(_ g: TradeGap) {
+        totalsNow.withLock { t in
+            t.0 += 1
+            t.1 += Int(g.count)
+        }
+        var stderr = StandardError()
+        print("ringfeed stream: \(g)", to: &stderr)
+    }
+
+    var totals: (gaps: Int, missed: Int) { totalsNow.withLock { $0 } }
+}
+
 /// The first reason to stop wins.
 final class StopSignal: Sendable {
     enum Reason: Sendable {
         case count, duration, interrupted, outputClosed
-        case closed(WebSocketCloseInfo)
+        /// The connection could not be brought back (`--max-reconnects`).
+        case gaveUp(String)
     }
 
     private let outcome = FirstOutcome<Reason>()
