@@ -159,6 +159,15 @@ public final class WebSocket: @unchecked Sendable {
         }
     }
 
+    /// Sends a ping from the loop thread without hopping (payload at most
+    /// 125 bytes). Returns 0 or a negative `RF_E*` code.
+    @discardableResult
+    public func pingOnLoop(_ payload: UnsafeRawBufferPointer) -> Int32 {
+        precondition(loop.inEventLoop, "pingOnLoop must run on the loop thread")
+        guard let conn else { return RF_ECLOSED.rawValue }
+        return rf_ws_conn_ping(conn, payload.baseAddress, payload.count)
+    }
+
     /// Sends a ping (payload at most 125 bytes).
     public func ping(_ payload: [UInt8] = []) {
         loop.execute {

@@ -70,7 +70,7 @@ public final class ExchangeSimulator: @unchecked Sendable {
         }
         handlers.onOpen = { [weak sim] ws in sim?.opened(ws) }
         handlers.onMessage = { [weak sim] ws, msg in sim?.received(ws, msg) }
-        handlers.onPing = { [weak sim] ws, _ in sim?.incoming(ws) }
+        handlers.onPing = { [weak sim] ws, _ in sim?.pinged(ws) }
         handlers.onPong = { [weak sim] ws, payload in sim?.ponged(ws, payload) }
         handlers.onClose = { [weak sim] ws, _ in sim?.closed(ws) }
         var wsConfig = WebSocketConfiguration()
@@ -390,6 +390,13 @@ public final class ExchangeSimulator: @unchecked Sendable {
             return false
         }
         return true
+    }
+
+    /// A client's ping: the core has answered it with a pong (as Binance
+    /// does), and it counts against the rate limit like any message.
+    private func pinged(_ ws: WebSocketServerConnection) {
+        stats.pingsReceived += 1
+        incoming(ws)
     }
 
     private func ponged(_ ws: WebSocketServerConnection, _ payload: UnsafeRawBufferPointer) {

@@ -175,6 +175,8 @@ public struct SimulatorStatistics: Sendable, Equatable {
     public var messagesSent = 0
     public var bytesSent = 0
     public var controlMessages = 0
+    /// Ping frames received from clients (each answered with a pong).
+    public var pingsReceived = 0
     public var restRequests = 0
     public var closedForRate = 0
     public var closedForPongTimeout = 0

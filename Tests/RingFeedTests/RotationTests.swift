@@ -352,10 +352,14 @@ struct ClientPingTests {
         let feed = try await ResilientFeed.connect(streams: ["btcusdt@trade"], options: o, on: loop)
         let log = Log()
         log.follow(feed)
-        let before = await sim.statistics().controlMessages
+        let before = await sim.statistics()
         try await Task.sleep(for: .milliseconds(1300))
-        let asked = await sim.statistics().controlMessages - before
+        let after = await sim.statistics()
+        let asked = after.pingsReceived - before.pingsReceived
         #expect(asked >= 3, "\(asked) pings in 1.3 s")
+        // WebSocket pings, not control requests; answered, with a round trip.
+        #expect(after.controlMessages == before.controlMessages)
+        #expect(feed.stats.lastPingRTT.map { $0 > .zero && $0 < .milliseconds(700) } == true, "\(feed.stats)")
         #expect(!log.events.contains { if case .disconnected = $0 { true } else { false } }, "\(log.events)")
         let stalledAt = ContinuousClock.now
         #expect(await sim.inject(.stall) == 1)

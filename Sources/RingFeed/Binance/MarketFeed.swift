@@ -91,8 +91,9 @@ public final class MarketFeed: @unchecked Sendable {
     private let levels: UnsafeMutablePointer<rf_bn_level>
     /// Frames sent and waiting for their answer, by request id.
     private var pending: [Int64: ControlFrame] = [:]
-    /// Everything this feed sends goes through it (loop thread).
-    private lazy var pacer: OutgoingPacer<ControlFrame> = {
+    /// Everything this feed sends goes through it (loop thread): control
+    /// requests and our own pings.
+    private lazy var pacer: OutgoingPacer<OutgoingFrame> = {
         let p = options.pacing
         return OutgoingPacer(
             budget: p.enabled ? p.budget(url: url) : nil, windowNs: p.plannedWindowNs, counters: pacingCounters,
@@ -100,8 +101,15 @@ public final class MarketFeed: @unchecked Sendable {
             schedule: { [unowned self] ns in
                 self.loop.schedule(after: .nanoseconds(Int64(clamping: ns))) { [weak self] in self?.pacer.fire() }
             },
-            transmit: { [unowned self] frame in self.transmit(frame) })
+            transmit: { [unowned self] frame in
+                switch frame {
+                case let .control(f): self.transmit(f)
+                case let .ping(p): self.transmitPing(p)
+                }
+            })
     }()
+    /// Our pings sent and waiting for their pongs (loop thread).
+    private var pings = PingLedger()
     private let pacingCounters = PacingCounters()
     private var nextID: Int64 = 1
     private var subscribed: [String] = [] {
@@ -217,7 +225,11 @@ public final class MarketFeed: @unchecked Sendable {
             feed.ws = ws
             // The core answers each ping with a pong at once: count it in the
             // pacer's window (weak: the socket keeps this closure for good).
-            loop.execute { ws.onPing = { [weak feed] _, _ in feed?.pacer.pongSent() } }
+            // Pongs answer our pings (`ping()`), matched by payload.
+            loop.execute {
+                ws.onPing = { [weak feed] _, _ in feed?.pacer.pongSent() }
+                ws.onPong = { [weak feed] _, payload in feed?.ponged(payload) }
+            }
             Task {
                 _ = await ws.closed()
                 loop.execute { feed.connectionEnded() }
@@ -243,7 +255,7 @@ public final class MarketFeed: @unchecked Sendable {
     }
 
     /// What the outgoing pacer did: frames sent, requests merged, the
-    /// longest wait for room, pings answered.
+    /// longest wait for room, pings answered, our pings and their pongs.
     public var pacingStats: PacingStats { pacingCounters.stats }
 
     // MARK: control messages
@@ -311,7 +323,7 @@ public final class MarketFeed: @unchecked Sendable {
                 }
                 let f = frame(ControlCaller(continuation: cont, onSuccess: onSuccess, streams: streams))
                 let cap = self.options.pacing.maxStreamsPerRequest
-                self.pacer.submit(f) { $0.merge(f, cap: cap) }
+                self.pacer.submit(.control(f)) { $0.merge(f, cap: cap) }
             }
         }
     }
@@ -331,6 +343,44 @@ public final class MarketFeed: @unchecked Sendable {
         loop.schedule(after: options.requestTimeout) {
             self.pending.removeValue(forKey: id)?.fail(ControlError.timedOut)
         }
+    }
+
+    /// Sends a WebSocket ping and returns the round-trip time once its pong
+    /// arrives: from the moment the ping left to its pong's arrival (a wait
+    /// for room in the pacer is not counted). The ping goes through the
+    /// outgoing pacer like every control message, so pinging never takes
+    /// the connection over the exchange's message rate; each has a payload
+    /// of its own, so a pong is matched to its ping. Throws
+    /// `ControlError.timedOut` without a pong within `requestTimeout` of
+    /// sending, `ControlError.connectionClosed` when the connection ends.
+    public func ping() async throws -> Duration {
+        try await withCheckedThrowingContinuation { (cont: CheckedContinuation<Duration, any Error>) in
+            loop.execute {
+                guard !self.ended, self.ws != nil else {
+                    cont.resume(throwing: ControlError.connectionClosed)
+                    return
+                }
+                self.pacer.submit(.ping(ClientPing(seq: self.pings.next(), continuation: cont)))
+            }
+        }
+    }
+
+    /// Sends one of our pings now: the pacer calls this when the window has room.
+    private func transmitPing(_ p: ClientPing) {
+        guard !ended, let ws else { return OutgoingFrame.ping(p).fail(ControlError.connectionClosed) }
+        let rc = PingLedger.payload(p.seq).withUnsafeBytes { ws.pingOnLoop($0) }
+        if rc != 0 { return OutgoingFrame.ping(p).fail(ControlError.connectionClosed) }
+        pacingCounters.bump(pacingCounters.pings)
+        pings.sent(p, at: rf_now_ns())
+        let seq = p.seq
+        loop.schedule(after: options.requestTimeout) { self.pings.expire(seq, ControlError.timedOut) }
+    }
+
+    /// A pong arrived (loop thread).
+    private func ponged(_ payload: UnsafeRawBufferPointer) {
+        guard let (ping, rtt) = pings.answer(payload, at: rf_now_ns()) else { return }
+        pacingCounters.bump(pacingCounters.pingAnswers) // before the caller can look
+        ping.continuation?.resume(returning: rtt)
     }
 
     /// The streams subscribed through this feed (the URL's and later calls).
@@ -386,6 +436,7 @@ public final class MarketFeed: @unchecked Sendable {
         pending = [:]
         for (_, f) in waiting { f.fail(ControlError.connectionClosed) }
         for f in pacer.drain() { f.fail(ControlError.connectionClosed) }
+        pings.failAll(ControlError.connectionClosed)
         for c in consumers { c.finish() }
         consumers = []
     }
@@ -504,7 +555,7 @@ public final class MarketFeed: @unchecked Sendable {
         if rf_bn_type(rawValue: UInt32(ev.type)) == RF_BN_ERROR {
             // A refused shared frame: each caller's part again, alone and
             // first in line, so each gets the answer its own request gets.
-            if f.callers.count > 1 { return pacer.submitFirst(f.split()) }
+            if f.callers.count > 1 { return pacer.submitFirst(f.split().map(OutgoingFrame.control)) }
             let msg = decodeJSONStringBody(r.error_msg.bytes) ?? String(decoding: r.error_msg.bytes, as: UTF8.self)
             f.fail(ControlError.rejected(code: r.error_code, message: msg))
         } else {

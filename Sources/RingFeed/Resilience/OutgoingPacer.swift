@@ -70,6 +70,10 @@ public struct PacingStats: Sendable, Equatable {
     public var pongs: Int
     /// Frames waiting for room now.
     public var waiting: Int
+    /// Our own pings (`MarketFeed.ping()`) sent, counted in `framesSent`
+    /// too, and the pongs that answered them.
+    public var pings: Int = 0
+    public var pingAnswers: Int = 0
 }
 
 /// Times of the messages sent in the last `windowNs`, and when the next may
@@ -128,11 +132,14 @@ final class PacingCounters: Sendable {
     let longestWaitNs = Atomic<Int>(0)
     let pongs = Atomic<Int>(0)
     let waiting = Atomic<Int>(0)
+    let pings = Atomic<Int>(0)
+    let pingAnswers = Atomic<Int>(0)
 
     var stats: PacingStats {
         PacingStats(framesSent: frames.load(ordering: .relaxed), requestsMerged: merged.load(ordering: .relaxed),
                     longestWait: .nanoseconds(longestWaitNs.load(ordering: .relaxed)),
-                    pongs: pongs.load(ordering: .relaxed), waiting: waiting.load(ordering: .relaxed))
+                    pongs: pongs.load(ordering: .relaxed), waiting: waiting.load(ordering: .relaxed),
+                    pings: pings.load(ordering: .relaxed), pingAnswers: pingAnswers.load(ordering: .relaxed))
     }
 
     func bump(_ c: borrowing Atomic<Int>, by n: Int = 1) {

@@ -78,13 +78,12 @@ public final class ResilientFeed: @unchecked Sendable {
         /// thin symbol may rightly say nothing for minutes); streams
         /// without "E" (spot bookTicker, partial depth) are not watched.
         public var staleStreamTimeout: Duration?
-        /// Ask the server something this often and expect an answer within
-        /// `pingTimeout`, else the connection is dropped as dead (nil: never).
-        /// The question is a GET_PROPERTY request (the smallest the
-        /// protocol has, answered by the server itself): it goes through
-        /// the connection's outgoing pacer with the other control messages,
-        /// so it never pushes the connection over the exchange's message
-        /// rate, which a WebSocket ping sent beside the pacer could.
+        /// Send a WebSocket ping this often (`MarketFeed.ping()`) and expect
+        /// its pong within `pingTimeout`, else the connection is dropped as
+        /// dead (nil: never). Pings go through the connection's outgoing
+        /// pacer with the control messages, so they never push it over the
+        /// exchange's message rate; a pong also counts as life for
+        /// `idleTimeout`, and its round trip is `stats.lastPingRTT`.
         public var pingInterval: Duration?
         /// How long an answer to a ping may take (pacing wait included).
         public var pingTimeout: Duration = .seconds(10)
@@ -104,6 +103,9 @@ public final class ResilientFeed: @unchecked Sendable {
         public var dropped: Int
         /// Working connections replaced (`Options.rotateAfter`, server notices).
         public var rotations: Int = 0
+        /// The round trip of the last client ping answered (`pingInterval`;
+        /// nil before the first).
+        public var lastPingRTT: Duration? = nil
     }
 
     public let loop: EventLoop
@@ -145,6 +147,8 @@ public final class ResilientFeed: @unchecked Sendable {
     private let missedCount = Atomic<Int>(0)
     private let droppedCount = Atomic<Int>(0)
     let rotationCount = Atomic<Int>(0)
+    /// Nanoseconds, -1 until a ping is answered.
+    private let lastPingRTTNs = Atomic<Int>(-1)
 
     private init(loop: EventLoop, options: Options, streams: [String], syncs: [BookSync],
                  handler: ((MarketEventView) -> Void)?, onGap: ((TradeGap) -> Void)?) {
@@ -255,7 +259,8 @@ public final class ResilientFeed: @unchecked Sendable {
     public var stats: Stats {
         Stats(duplicates: duplicateCount.load(ordering: .relaxed), gaps: gapCount.load(ordering: .relaxed),
               missedTrades: missedCount.load(ordering: .relaxed), dropped: droppedCount.load(ordering: .relaxed),
-              rotations: rotationCount.load(ordering: .relaxed))
+              rotations: rotationCount.load(ordering: .relaxed),
+              lastPingRTT: { $0 < 0 ? nil : .nanoseconds($0) }(lastPingRTTNs.load(ordering: .relaxed)))
     }
 
     // MARK: subscriptions
@@ -518,13 +523,21 @@ public final class ResilientFeed: @unchecked Sendable {
         let feed = link.feed
         let idle = options.idleTimeout
         let tick = min((idle ?? .seconds(1)) / 4, .milliseconds(100))
-        var last = feed.stats.messages
+        // Data, the server's pings and the pongs to ours all show the
+        // connection is alive (Binance pings every 20 s, a quiet stream may
+        // say nothing longer).
+        func heard() -> Int {
+            let p = feed.pacingStats
+            return feed.stats.messages + p.pongs + p.pingAnswers
+        }
+        var last = heard()
         var quietSince = ContinuousClock.now
         var ping = PingState(interval: options.pingInterval)
         while !Task.isCancelled {
             try? await Task.sleep(for: tick)
             if Task.isCancelled { break }
-            if let interval = options.pingInterval, !ping.due(feed, interval: interval, timeout: options.pingTimeout) {
+            if let interval = options.pingInterval,
+               !ping.due(feed, interval: interval, timeout: options.pingTimeout, rtt: { self.lastPingRTTNs.store($0, ordering: .relaxed) }) {
                 self.lock.withLock { self.dropReason = .noPingAnswer(options.pingTimeout) }
                 feed.webSocket?.abort()
                 return nil
@@ -541,7 +554,7 @@ public final class ResilientFeed: @unchecked Sendable {
                 quietSince = .now
                 continue
             }
-            let n = feed.stats.messages
+            let n = heard()
             if n != last {
                 last = n
                 quietSince = .now
@@ -577,8 +590,9 @@ public final class ResilientFeed: @unchecked Sendable {
         init(interval: Duration?) { next = .now + (interval ?? .zero) }
 
         /// Sends a ping when one is due; false when one went unanswered
-        /// for `timeout`.
-        mutating func due(_ feed: MarketFeed, interval: Duration, timeout: Duration) -> Bool {
+        /// for `timeout`. `rtt` is told each answer's round trip (ns).
+        mutating func due(_ feed: MarketFeed, interval: Duration, timeout: Duration,
+                          rtt: @escaping @Sendable (Int) -> Void) -> Bool {
             let now = ContinuousClock.now
             if let s = sent {
                 if answer.received.load(ordering: .relaxed) {
@@ -593,14 +607,10 @@ public final class ResilientFeed: @unchecked Sendable {
             let a = Answer()
             answer = a
             Task {
-                do {
-                    _ = try await feed.property("combined")
-                    a.received.store(true, ordering: .relaxed)
-                } catch ControlError.rejected {
-                    a.received.store(true, ordering: .relaxed) // an answer all the same
-                } catch {
-                    // Timed out or closed: no answer; the deadline decides.
-                }
+                // Timed out or closed: no answer; the deadline decides.
+                guard let d = try? await feed.ping() else { return }
+                rtt(Int(d.nanoseconds))
+                a.received.store(true, ordering: .relaxed)
             }
             return true
         }
