@@ -79,6 +79,24 @@ if grep -q $'\x1b' "$OUT/live.txt"; then echo "book-check: escape codes in plain
     || { echo "book-check: live output:"; cat "$OUT/live.txt"; exit 1; }
 echo "live, not a terminal: $(wc -l < "$OUT/live.txt") plain lines"
 
+# Every connection dropped after 60 messages: the books resync on each new
+# one and are live at the end; the summary counts the losses.
+start_sim --symbols BTCUSDT,ETHUSDT --rate 200 --seed 8 --fault drop:60
+timeout 60 "$RINGFEED" book BTCUSDT ETHUSDT --url "$URL" --format json --depth 5 --duration 6 \
+    > "$OUT/dropped.jsonl" 2> "$OUT/dropped.err" || { cat "$OUT/dropped.err"; exit 1; }
+echo -n "dropped connections: "
+$CHECK "$OUT/dropped.jsonl" --symbols BTCUSDT,ETHUSDT --depth 5
+python3 - "$OUT/dropped.jsonl" "$OUT/dropped.err" <<'PY' || { cat "$OUT/dropped.err"; exit 1; }
+import json, re, sys
+books = [json.loads(l) for l in open(sys.argv[1])]
+err = open(sys.argv[2]).read()
+lost = int(re.search(r"(\d+) connections? lost", err).group(1))
+assert lost >= 1, err
+assert all(b["resyncs"] >= 1 and "state" not in b for b in books), books
+assert err.count("disconnected: ") >= lost and "reconnecting in" in err, err
+print(f"  {lost} connections lost, resyncs {[b['resyncs'] for b in books]}, every book live at the end")
+PY
+
 # 120 symbols on one connection.
 SYMS=$(for i in $(seq 1 120); do printf 'S%03dUSDT,' "$i"; done); SYMS=${SYMS%,}
 start_sim --symbols "$SYMS" --rate 20 --seed 9
