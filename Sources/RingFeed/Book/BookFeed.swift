@@ -16,7 +16,11 @@ public final class BookFeed: Sendable {
         /// No message at all for this long: the connection is dropped and
         /// replaced (depth@100ms streams of busy symbols are never silent
         /// for long; raise it for quiet ones).
-        public var idleTimeout: Duration = .seconds(30)
+        public var idleTimeout: Duration? = .seconds(30)
+        /// Replace a working connection without a gap (and without a
+        /// resync) once it is this old (nil: never); Binance ends
+        /// connections at 24 hours.
+        public var rotateAfter: Duration? = .seconds(23 * 3600 + 30 * 60)
         /// Backoff between attempts (base 250 ms, cap 30 s, never gives up).
         public var reconnect = ReconnectPolicy(base: .milliseconds(250), cap: .seconds(30))
         /// Where connection attempts are counted (shared by the process's feeds).
@@ -56,6 +60,7 @@ public final class BookFeed: Sendable {
         o.feed = options.feed
         o.book = options.book
         o.idleTimeout = options.idleTimeout
+        o.rotateAfter = options.rotateAfter
         o.reconnect = options.reconnect
         o.budget = options.budget
         if symbols.isEmpty { try options.book.validate(venue: options.book.resolvedVenue(feedURL: options.feed.url)) }
@@ -76,5 +81,7 @@ public final class BookFeed: Sendable {
     public var lifecycle: AsyncStream<LifecycleEvent> { feed.lifecycle }
 
     /// Closes the connection and stops every book (they stay readable, stale).
-    public func stop() async { await feed.stop() }
+    /// Returns how the connection open at the time ended (nil if none).
+    @discardableResult
+    public func stop() async -> WebSocketCloseInfo? { await feed.stop() }
 }

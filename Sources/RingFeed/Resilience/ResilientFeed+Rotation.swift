@@ -32,7 +32,9 @@ extension ResilientFeed {
             feed = try await MarketFeed.connect(
                 streams: streams, options: o, on: loop,
                 handler: { view in self.receive(view, on: leg) },
-                tap: { bytes in if leg.tap(bytes) { self.switchSoon(leg) } },
+                tap: { bytes in
+                    if leg.state == .live { self.tap?(bytes) } else if leg.tap(bytes) { self.switchSoon(leg) }
+                },
                 beforeOpening: nil)
         } catch {
             await onLoop { old.leg.recording = nil }
@@ -77,6 +79,7 @@ extension ResilientFeed {
         guard switched else {
             // The replacement ended while held back.
             let info = await feed.close()
+            retire(feed)
             let stopped = lock.withLock { () -> Bool in
                 replacement = nil
                 return self.stopped
@@ -95,6 +98,7 @@ extension ResilientFeed {
         let switchedAt = ContinuousClock.now
         let age = switchedAt - old.leg.opened
         await old.feed.close()
+        retire(old.feed)
         let closeTook = ContinuousClock.now - switchedAt
         // One connection at a time as `lifecycle` tells it: the old one's
         // end, then the replacement's start.
@@ -188,6 +192,7 @@ extension ResilientFeed {
         for msg in held {
             msg.withUnsafeBufferPointer { p in
                 guard let base = p.baseAddress else { return }
+                tap?(UnsafeRawBufferPointer(p))
                 var ev = rf_bn_event()
                 guard rf_bn_scan(base, p.count, levels, cap, &ev) == 0 else { return }
                 switch rf_bn_type(rawValue: UInt32(ev.type)) {

@@ -11,7 +11,7 @@ public enum RotationReason: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case let .age(d): "the connection reached its rotation age (\(d))"
+        case let .age(d): "the connection reached its rotation age (\(d.readable))"
         case .serverShutdown: "the server announced a shutdown"
         }
     }
@@ -37,7 +37,7 @@ public struct Rotation: Sendable, Equatable, CustomStringConvertible {
     public var closeTook: Duration
 
     public var description: String {
-        "rotated (\(reason)): held \(heldMessages) messages for \(heldFor), \(caughtUp ? "caught up" : "not caught up"), old closed in \(closeTook)"
+        "rotated (\(reason)): held \(heldMessages) messages for \(heldFor.readable), \(caughtUp ? "caught up" : "not caught up"), old closed in \(closeTook.readable)"
     }
 }
 
