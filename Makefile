@@ -184,6 +184,15 @@ BENCH_SWIFT_ARGS ?=
 bench-swift: swift-release
 	$(RINGFEED) bench $(BENCH_SWIFT_ARGS)
 
+# Issue 6: a ResilientFeed's reconnect on loopback, failure detected to the
+# first message of the new connection, over ws://, wss:// with full
+# handshakes and wss:// resumed, against `ringfeed simulate --tape` children;
+# e.g. BENCH_RECONNECT_ARGS='--runs 5 --reconnects 500'.
+BENCH_RECONNECT_ARGS ?=
+.PHONY: bench-reconnect
+bench-reconnect: swift-release
+	$(RINGFEED) bench-reconnect $(BENCH_RECONNECT_ARGS)
+
 # Kernel TLS offload, proven in a VM running Debian's stock kernel (this
 # machine's may lack CONFIG_TLS). Downloads packages, so not part of make test.
 .PHONY: ktls-vm
@@ -247,6 +256,9 @@ book-check: swift-release
 # A short, non-interactive run of the demo: it must move messages.
 demo-smoke: swift-release
 	$(RINGFEED) demo --duration 1 --quiet
+	@# Connections cut by the simulator: the demo comes back and says so.
+	$(RINGFEED) demo --duration 3 --quiet --fault drop:100 2> $(BUILD)/demo-fault.txt
+	@tail -1 $(BUILD)/demo-fault.txt; grep -Eq "[1-9][0-9]* connections? lost" $(BUILD)/demo-fault.txt
 
 test: deps lib symbols ctest ctest-san examples fuzz-replay swift-test autobahn stream-check book-check demo-smoke
 	@echo "make test: all passed"

@@ -116,8 +116,13 @@ static int configure_client(rf_tls_ctx *ctx, const rf_tls_ctx_config *cfg)
         config_error(ctx, "cannot load the system trust store", NULL);
         return RF_ETLS_CONFIG;
     }
-    SSL_CTX_set_session_cache_mode(ctx->ssl, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
-    SSL_CTX_sess_set_new_cb(ctx->ssl, on_new_session);
+    /* Without the callback nothing is stored, so nothing is ever offered. */
+    if (cfg->no_session_cache) {
+        SSL_CTX_set_session_cache_mode(ctx->ssl, SSL_SESS_CACHE_OFF);
+    } else {
+        SSL_CTX_set_session_cache_mode(ctx->ssl, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+        SSL_CTX_sess_set_new_cb(ctx->ssl, on_new_session);
+    }
     /* Unlike nearly every OpenSSL call, this one returns 0 on success. */
     if (ctx->alpn_len > 0 && SSL_CTX_set_alpn_protos(ctx->ssl, ctx->alpn, (unsigned int)ctx->alpn_len) != 0)
         return RF_ENOMEM;

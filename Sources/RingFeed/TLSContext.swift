@@ -29,8 +29,13 @@ public final class TLSContext: @unchecked Sendable {
     /// A client context; `caFile` replaces the system trust store with a PEM bundle.
     /// `kernelOffload`: hand records to the kernel (kTLS) after the handshake
     /// where it offers that; `false` keeps them in userspace.
+    /// `sessionResumption`: keep each endpoint's latest session and offer it
+    /// on the next connection there, so a reconnect runs the abbreviated
+    /// handshake; `false` makes every connection a full handshake (to
+    /// measure the difference, or for a server that mishandles resumption).
     public static func client(caFile: String? = nil, alpn: String = "http/1.1",
-                              kernelOffload: Bool = true) throws(RingFeedError) -> TLSContext {
+                              kernelOffload: Bool = true,
+                              sessionResumption: Bool = true) throws(RingFeedError) -> TLSContext {
         try withOptionalCString(caFile) { (ca) throws(RingFeedError) -> TLSContext in
             try withOptionalCString(alpn) { (alpnPtr) throws(RingFeedError) -> TLSContext in
                 var cfg = rf_tls_ctx_config()
@@ -38,6 +43,7 @@ public final class TLSContext: @unchecked Sendable {
                 cfg.ca_file = ca
                 cfg.alpn = alpnPtr
                 cfg.no_kernel_offload = kernelOffload ? 0 : 1
+                cfg.no_session_cache = sessionResumption ? 0 : 1
                 return try TLSContext(cfg)
             }
         }
@@ -62,7 +68,10 @@ public final class TLSContext: @unchecked Sendable {
         }
     }
 
-    /// The shared client context with the system trust store, made on first use.
+    /// The shared client context with the system trust store, made on first
+    /// use: what every wss:// and https:// connection given no context uses
+    /// (WebSocket, MarketFeed, ResilientFeed, FeedPool, REST snapshots), so
+    /// they share one session cache and a reconnect resumes.
     public static var defaultClient: TLSContext {
         get throws(RingFeedError) { try DefaultContext.shared.get() }
     }

@@ -21,6 +21,10 @@ public final class WebSocket: @unchecked Sendable {
     private var openContinuation: CheckedContinuation<Void, any Error>?
     private var closeWaiters: [CheckedContinuation<WebSocketCloseInfo, Never>] = []
     private var closeInfo: WebSocketCloseInfo?
+    /// When the core reported the end (read on the loop thread as it
+    /// happened, before anyone waiting is woken): nil while it lives.
+    /// Written before `closed()` returns, so readable after that from any thread.
+    public private(set) var endedAt: ContinuousClock.Instant?
     /// Keeps the TLS context alive as long as the connection borrows it.
     private var tlsContext: TLSContext?
 
@@ -116,6 +120,7 @@ public final class WebSocket: @unchecked Sendable {
         let info = WebSocketCloseInfo(
             code: Int(code), error: error == 0 ? nil : RingFeedError(code: error, detail: detail), reason: reason)
         conn = nil
+        endedAt = .now
         closeInfo = info
         if let cont = openContinuation {
             openContinuation = nil

@@ -510,14 +510,16 @@ struct SimulatorChild {
         var description: String
     }
 
-    static func start(messages: Int, seed: UInt64, lifetime: Int, timeout: Double) throws -> SimulatorChild {
+    /// `arguments`: more `simulate` options (`--cert`, `--key` ...).
+    static func start(messages: Int, seed: UInt64, lifetime: Int, timeout: Double,
+                      arguments: [String] = []) throws -> SimulatorChild {
         let me = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        let out = FileManager.default.temporaryDirectory.appendingPathComponent("ringfeed-bench-\(getpid()).out")
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("ringfeed-bench-\(getpid())-\(UUID().uuidString.prefix(8)).out")
         _ = FileManager.default.createFile(atPath: out.path, contents: nil)
         let p = Process()
         p.executableURL = me
         p.arguments = ["simulate", "--port", "0", "--tape", String(messages), "--seed", String(seed),
-                       "--status-interval", "3600", "--duration", String(lifetime)]
+                       "--status-interval", "3600", "--duration", String(lifetime)] + arguments
         let handle = try FileHandle(forWritingTo: out)
         p.standardOutput = handle
         p.standardError = handle

@@ -17,7 +17,7 @@ struct RingFeedCommand: AsyncParsableCommand {
               ringfeed info                          what this machine gives the core
             """,
         version: "0.1.0",
-        subcommands: [Demo.self, Stream.self, Book.self, Autobahn.self, AutobahnServer.self, Simulate.self, Bench.self, Info.self]
+        subcommands: [Demo.self, Stream.self, Book.self, Autobahn.self, AutobahnServer.self, Simulate.self, Bench.self, BenchReconnect.self, Info.self]
     )
 }
 

@@ -219,6 +219,43 @@ static void test_resumption(rf_tls_ctx *cc, rf_tls_ctx *sc, int version, uint16_
     rf_tls_destroy(s);
 }
 
+/* no_session_cache: the same two handshakes as test_resumption, side by
+ * side with a caching context, and the second is not resumed; nothing is
+ * stored either, though the server issues its tickets all the same. */
+static void test_no_session_cache(rf_tls_ctx *sc, int version)
+{
+    rf_tls_ctx *cached = client_ctx(CERTS "ca.pem", NULL);
+    rf_tls_ctx *uncached = NULL;
+    rf_tls_ctx_config cfg = {.server = 0, .ca_file = CERTS "ca.pem", .no_session_cache = 1};
+    CHECK_EQ(rf_tls_ctx_create(&uncached, &cfg), 0);
+    if (cached == NULL || uncached == NULL) {
+        rf_tls_ctx_destroy(cached);
+        rf_tls_ctx_destroy(uncached);
+        return;
+    }
+    rf_tls_ctx *ctxs[2] = {cached, uncached};
+    for (int k = 0; k < 2; k++) {
+        for (int i = 0; i < 3; i++) {
+            rf_tls *c = NULL, *s = NULL;
+            if (connect_pair(ctxs[k], sc, "localhost", 7443, version, &c, &s) == 0) {
+                int want = k == 0 && i > 0; /* the caching context resumes from the second on */
+                CHECK_EQ(rf_tls_resumed(c), want);
+                CHECK_EQ(rf_tls_resumed(s), want);
+                transfer(c, s, (const uint8_t *)"data", 4, 64);
+            }
+            rf_tls_destroy(c);
+            rf_tls_destroy(s);
+        }
+    }
+    int stored = 0;
+    for (int i = 0; i < RF__TLS_CACHE; i++)
+        stored += uncached->cache[i].session != NULL;
+    CHECK_EQ(stored, 0);
+    CHECK(cached->cache[0].session != NULL);
+    rf_tls_ctx_destroy(cached);
+    rf_tls_ctx_destroy(uncached);
+}
+
 /* The cache keeps the 32 most recently used endpoints. */
 static void test_cache_eviction(rf_tls_ctx *sc)
 {
@@ -547,6 +584,8 @@ int main(void)
     test_full(cc, sc);
     test_resumption(cc, sc, 0, 8443);
     test_resumption(cc, sc, TLS1_2_VERSION, 9443);
+    test_no_session_cache(sc, 0);
+    test_no_session_cache(sc, TLS1_2_VERSION);
     test_cache_eviction(sc);
     test_ip_literal(cc, sc);
     test_verify_errors(cc, sc);

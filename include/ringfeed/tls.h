@@ -36,6 +36,13 @@ typedef struct rf_tls_ctx_config {
      * that prevents it keeps the connection in userspace. 1: always
      * userspace. */
     int no_kernel_offload;
+    /* Client. 0 (default): keep the latest session per "name:port" and offer
+     * it on the next connection to that endpoint, so a reconnect resumes
+     * (an abbreviated handshake: no certificate chain to send or verify, no
+     * signature). 1: keep nothing, every connection runs a full handshake
+     * (for comparisons, or a peer that mishandles resumption). Ignored by
+     * servers, which always issue tickets. */
+    int no_session_cache;
 } rf_tls_ctx_config;
 
 /* Returns 0, RF_EINVAL, RF_ENOMEM or RF_ETLS_CONFIG (a file that does not

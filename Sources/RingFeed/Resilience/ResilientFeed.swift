@@ -346,8 +346,8 @@ public final class ResilientFeed: @unchecked Sendable {
         await task?.value
     }
 
-    func emit(_ e: ConnectionEvent) {
-        lifecycleOut.yield(LifecycleEvent(time: .now, event: e))
+    func emit(_ e: ConnectionEvent, at time: ContinuousClock.Instant? = nil) {
+        lifecycleOut.yield(LifecycleEvent(time: time ?? .now, event: e))
     }
 
     var isStopped: Bool { lock.withLock { stopped } }
@@ -450,7 +450,8 @@ public final class ResilientFeed: @unchecked Sendable {
                         return (r, ContinuousClock.now - connectedAt)
                     }
                     await l.feed.close() // the books learn of the end before the next connection takes them
-                    emit(.disconnected(reason: reason))
+                    // Timed when the core reported it, not now: the hops since count as reconnect time.
+                    emit(.disconnected(reason: reason), at: l.feed.webSocket?.endedAt)
                     state.ended(after: uptime)
                     lastReason = reason
                     link = nil
