@@ -92,17 +92,21 @@ public final class FeedPool: @unchecked Sendable {
     public let loop: EventLoop
     public let options: Options
     /// Market events and trade gaps of every connection (each connection's
-    /// in its order; no order between connections).
-    public let events: AsyncStream<FeedEvent>
+    /// in its order; no order between connections). Bounded like a
+    /// `ResilientFeed`'s: `connection.feed.eventBufferSize` events,
+    /// `connection.feed.backpressure` when full, counters in `events.stats`.
+    /// More consumers: `events(policy:capacity:)`.
+    public let events: BufferedFeedEvents
     /// Every connection's lifecycle, tagged with its number.
     public let lifecycle: AsyncStream<PoolLifecycleEvent>
 
-    private let eventsOut: AsyncStream<FeedEvent>.Continuation
+    /// The buffers of `events` and the other consumers, fed by one
+    /// forwarding task per connection.
+    private let consumers: FeedEventConsumers
     private let lifecycleOut: AsyncStream<PoolLifecycleEvent>.Continuation
     private let handler: ((MarketEventView) -> Void)?
     private let onGap: ((TradeGap) -> Void)?
     private let gate = SerialGate()
-    private let mergeDropped = Atomic<Int>(0)
 
     private let lock = Mutex()
     private var members: [Member] = []
@@ -117,8 +121,9 @@ public final class FeedPool: @unchecked Sendable {
         self.options = options
         self.handler = handler
         self.onGap = onGap
-        (events, eventsOut) = AsyncStream.makeStream(
-            of: FeedEvent.self, bufferingPolicy: .bufferingNewest(max(1, options.connection.feed.eventBufferSize)))
+        let feed = options.connection.feed
+        consumers = FeedEventConsumers(policy: feed.backpressure, capacity: feed.eventBufferSize)
+        events = consumers.first
         (lifecycle, lifecycleOut) = AsyncStream.makeStream(
             of: PoolLifecycleEvent.self,
             bufferingPolicy: .bufferingNewest(max(1, options.connection.lifecycleBufferSize)))
@@ -160,6 +165,25 @@ public final class FeedPool: @unchecked Sendable {
         return pool
     }
 
+    /// Another consumer of every connection's events, independent of
+    /// `events` and of every other: its own buffer of `capacity` events, its
+    /// own `policy` and counters (its losses count in `stats.dropped` too).
+    /// It sees the events that arrive from now on and ends with the pool.
+    public func events(policy: BackpressurePolicy, capacity: Int) -> BufferedFeedEvents {
+        consumers.add(policy: policy, capacity: capacity)
+    }
+
+    /// A connection's options: the pool's, but a connection's own buffer
+    /// (which only the pool's forwarder reads, and quickly) never cuts its
+    /// reader off: under `.disconnect` that would end one connection's
+    /// events silently while the pool goes on. The pool's buffers apply the
+    /// chosen policy.
+    private var memberOptions: ResilientFeed.Options {
+        var o = options.connection
+        if case .disconnect = o.feed.backpressure { o.feed.backpressure = .dropOldest }
+        return o
+    }
+
     // MARK: reading
 
     /// The connections, in the order they were opened.
@@ -183,11 +207,12 @@ public final class FeedPool: @unchecked Sendable {
     }
 
     /// Every connection's counters summed, closed ones' included; `dropped`
-    /// also counts events `events` dropped for a consumer that was behind.
+    /// also counts events the pool's consumers (`events` and the others)
+    /// lost because they were behind.
     public var stats: ResilientFeed.Stats {
         let (feeds, past) = lock.withLock { (members.map(\.feed), retired) }
         var s = feeds.map(\.stats).reduce(past, Self.sum)
-        s.dropped += mergeDropped.load(ordering: .relaxed)
+        s.dropped += consumers.dropped.load(ordering: .relaxed)
         return s
     }
 
@@ -306,7 +331,7 @@ public final class FeedPool: @unchecked Sendable {
         }
         let feed: ResilientFeed
         do {
-            feed = try await ResilientFeed.connect(streams: inURL, orderBooks: group.books, options: options.connection,
+            feed = try await ResilientFeed.connect(streams: inURL, orderBooks: group.books, options: memberOptions,
                                                    on: loop, handler: handler, onGap: onGap)
         } catch {
             return error
@@ -381,8 +406,10 @@ public final class FeedPool: @unchecked Sendable {
     private func follow(_ m: Member) -> [Task<Void, Never>] {
         let feed = m.feed, id = m.id
         let events = Task {
+            // The pool's buffers apply the policy; a consumer woken at once
+            // (a forwarder has no loop turn to batch by).
             for await e in feed.events {
-                if case .dropped = self.eventsOut.yield(e) { self.mergeDropped.add(1, ordering: .relaxed) }
+                for w in self.consumers.offer(e, symbol: e.market?.event.keySymbol ?? "") { w.wakeConsumer() }
             }
         }
         let lifecycle = Task {
@@ -421,7 +448,7 @@ public final class FeedPool: @unchecked Sendable {
         }
         // A subscribe in progress may still be opening a connection: it
         // sees `stopped` and closes it, and its forwarders never start.
-        eventsOut.finish()
+        consumers.finish()
         lifecycleOut.finish()
     }
 }

@@ -99,7 +99,10 @@ public final class ResilientFeed: @unchecked Sendable {
         /// Gaps reported, and the trade ids they cover.
         public var gaps: Int
         public var missedTrades: Int
-        /// Events `events` dropped because its consumer was behind.
+        /// Events the consumers' buffers lost because their consumers were
+        /// behind (dropped, replaced by `.keepLatest`, or cut off by
+        /// `.disconnect`), `events` and the other consumers together; each
+        /// one's own counters are its sequence's `stats`.
         public var dropped: Int
         /// Working connections replaced (`Options.rotateAfter`, server notices).
         public var rotations: Int = 0
@@ -110,14 +113,21 @@ public final class ResilientFeed: @unchecked Sendable {
 
     public let loop: EventLoop
     public let options: Options
-    /// Market events and trade gaps, across connections.
-    public let events: AsyncStream<FeedEvent>
+    /// Market events and trade gaps, across connections. Bounded:
+    /// `options.feed.eventBufferSize` events, `options.feed.backpressure`
+    /// when full (dropOldest, keepLatest per stream or symbol, disconnect),
+    /// with its counters in `events.stats`. More consumers, each with its
+    /// own buffer and policy: `events(policy:capacity:)`.
+    public let events: BufferedFeedEvents
     /// What the connection does, with times.
     public let lifecycle: AsyncStream<LifecycleEvent>
     /// Upper-case symbol -> book.
     public let books: [String: OrderBook]
 
-    private let eventsOut: AsyncStream<FeedEvent>.Continuation
+    /// The buffers of `events` and the other consumers.
+    private let consumers: FeedEventConsumers
+    /// One String per stream name for owned events (loop thread).
+    private var streamNames = StreamNames()
     private let lifecycleOut: AsyncStream<LifecycleEvent>.Continuation
     private let handler: ((MarketEventView) -> Void)?
     private let onGap: ((TradeGap) -> Void)?
@@ -145,7 +155,6 @@ public final class ResilientFeed: @unchecked Sendable {
     private let duplicateCount = Atomic<Int>(0)
     private let gapCount = Atomic<Int>(0)
     private let missedCount = Atomic<Int>(0)
-    private let droppedCount = Atomic<Int>(0)
     let rotationCount = Atomic<Int>(0)
     /// Nanoseconds, -1 until a ping is answered.
     private let lastPingRTTNs = Atomic<Int>(-1)
@@ -163,8 +172,8 @@ public final class ResilientFeed: @unchecked Sendable {
         var unique: [String] = []
         for s in streams where !unique.contains(s) { unique.append(s) }
         desired = unique
-        (events, eventsOut) = AsyncStream.makeStream(
-            of: FeedEvent.self, bufferingPolicy: .bufferingNewest(max(1, options.feed.eventBufferSize)))
+        consumers = FeedEventConsumers(policy: options.feed.backpressure, capacity: options.feed.eventBufferSize)
+        events = consumers.first
         (lifecycle, lifecycleOut) = AsyncStream.makeStream(
             of: LifecycleEvent.self, bufferingPolicy: .bufferingNewest(max(1, options.lifecycleBufferSize)))
         depthOnlyForBooks = Self.depthOnlyForBooks(unique, bookKeys)
@@ -258,7 +267,7 @@ public final class ResilientFeed: @unchecked Sendable {
 
     public var stats: Stats {
         Stats(duplicates: duplicateCount.load(ordering: .relaxed), gaps: gapCount.load(ordering: .relaxed),
-              missedTrades: missedCount.load(ordering: .relaxed), dropped: droppedCount.load(ordering: .relaxed),
+              missedTrades: missedCount.load(ordering: .relaxed), dropped: consumers.dropped.load(ordering: .relaxed),
               rotations: rotationCount.load(ordering: .relaxed),
               lastPingRTT: { $0 < 0 ? nil : .nanoseconds($0) }(lastPingRTTNs.load(ordering: .relaxed)))
     }
@@ -483,7 +492,7 @@ public final class ResilientFeed: @unchecked Sendable {
     private func finish() async {
         let syncs = self.syncs
         await onLoop { for s in syncs { s.stop() } }
-        eventsOut.finish()
+        consumers.finish()
         lifecycleOut.finish()
     }
 
@@ -678,7 +687,7 @@ public final class ResilientFeed: @unchecked Sendable {
                 let gap = TradeGap(stream: String(decoding: view.streamBytes, as: UTF8.self),
                                    firstMissing: first, lastMissing: last)
                 if let onGap { onGap(gap) }
-                if handler == nil, case .dropped = eventsOut.yield(.gap(gap)) { droppedCount.add(1, ordering: .relaxed) }
+                if handler == nil { deliver(.gap(gap), streamID: nil, symbol: "") }
             }
         } else if type == Int32(RF_BN_DEPTH_UPDATE.rawValue), handler == nil, !bookKeys.isEmpty {
             // A kept book's diff is the book's, as on a MarketFeed.
@@ -686,8 +695,24 @@ public final class ResilientFeed: @unchecked Sendable {
             if let key = SymbolKey(view.symbolBytes), bookKeys.contains(key) { return }
         }
         if let handler { return handler(view) }
-        let e = StreamEvent(stream: String(decoding: view.streamBytes, as: UTF8.self), event: view.event)
-        if case .dropped = eventsOut.yield(.market(e)) { droppedCount.add(1, ordering: .relaxed) }
+        let name = streamNames.intern(view.streamBytes)
+        deliver(.market(StreamEvent(stream: name.string, event: view.event)), streamID: name.id, symbol: view.symbol)
+    }
+
+    /// One owned event for every consumer's buffer. The I/O thread never
+    /// waits here: a full buffer applies its policy, and a parked consumer
+    /// is woken once the loop has handled its current batch.
+    @inline(__always)
+    private func deliver(_ e: FeedEvent, streamID: Int?, symbol: @autoclosure () -> String) {
+        for w in consumers.offer(e, streamID: streamID, symbol: symbol()) { loop.wakeAfterBatch(w) }
+    }
+
+    /// Another consumer of `events`' sequence, independent of `events` and
+    /// of every other: its own buffer of `capacity` events, its own `policy`
+    /// and counters (its losses count in `stats.dropped` too). It sees the
+    /// events that arrive from now on and ends with the feed.
+    public func events(policy: BackpressurePolicy, capacity: Int) -> BufferedFeedEvents {
+        consumers.add(policy: policy, capacity: capacity)
     }
 
     func onLoop<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
