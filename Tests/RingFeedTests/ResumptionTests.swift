@@ -85,6 +85,31 @@ struct ResumptionTests {
         await sim.stop()
     }
 
+    /// REST snapshots (HTTPClient) open a connection per request; with one
+    /// context, or with none (the shared default, in the child below), the
+    /// second request resumes the first one's session.
+    private static func restResumes(_ sim: ExchangeSimulator, tls: TLSContext?, on loop: EventLoop) async throws -> [Bool] {
+        var resumed: [Bool] = []
+        for _ in 0..<3 {
+            let r = try await HTTPClient.get(sim.httpURL + "/api/v3/depth?symbol=BTCUSDT&limit=5", on: loop, tls: tls)
+            #expect(r.status == 200)
+            resumed.append(try #require(r.tls, "no TLS state on an https:// request").resumed)
+        }
+        return resumed
+    }
+
+    @Test("REST snapshot requests: a connection each, the second on resumes")
+    func restRequestsResume() async throws {
+        let sim = try await Self.simulator()
+        let loop = try EventLoop()
+        defer { loop.shutdown() }
+        let tls = try TLSContext.client(caFile: cert("ca.pem"))
+        #expect(try await Self.restResumes(sim, tls: tls, on: loop) == [false, true, true])
+        let off = try TLSContext.client(caFile: cert("ca.pem"), sessionResumption: false)
+        #expect(try await Self.restResumes(sim, tls: off, on: loop) == [false, false, false])
+        await sim.stop()
+    }
+
     /// `ringfeed bench-reconnect` on a few reconnects: every mode reports,
     /// and the resumption counts are checked by the command itself.
     @Test("ringfeed bench-reconnect: three modes, resumed counted")
@@ -126,10 +151,12 @@ struct ResumptionTests {
                                                        options: ResumptionTests.options(sim.webSocketURL, tls: nil), on: loop)
             let (infos, _, _) = try await ResumptionTests.reconnects(feed, sim, on: loop, times: 2)
             await feed.stop()
+            // The same shared context: the feed's session serves REST too.
+            let rest = try await ResumptionTests.restResumes(sim, tls: nil, on: loop)
             await sim.stop()
             loop.shutdown()
-            if infos.map(\.resumed) != [false, true, true] {
-                print("default context: \(infos)")
+            if infos.map(\.resumed) != [false, true, true] || rest != [true, true, true] {
+                print("default context: \(infos), REST resumed \(rest)")
                 exit(1)
             }
         }
