@@ -45,7 +45,9 @@ public final class MarketFeed: @unchecked Sendable {
         public var backpressure: BackpressurePolicy = .dropOldest
         /// Connect + opening handshake deadline.
         public var handshakeTimeout: Duration = .seconds(10)
-        /// TLS for wss:// (nil: the system trust store).
+        /// TLS for wss:// (nil: `TLSContext.defaultClient`, the process's
+        /// shared context with the system trust store). Connections that
+        /// share a context share its session cache: a reconnect resumes.
         public var tls: TLSContext?
         /// Outgoing pacing: at most the exchange's messages per second,
         /// pongs included, with waiting SUBSCRIBE / UNSUBSCRIBE calls merged
