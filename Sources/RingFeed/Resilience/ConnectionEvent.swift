@@ -27,7 +27,7 @@ public enum ConnectionEvent: Sendable, Equatable, CustomStringConvertible {
         case let .connecting(n): "connecting (attempt \(n))"
         case let .connected(n): "connected (attempt \(n))"
         case let .disconnected(r): "disconnected: \(r)"
-        case let .reconnecting(n, d): "reconnecting in \(d) (attempt \(n))"
+        case let .reconnecting(n, d): "reconnecting in \(d.readable) (attempt \(n))"
         case let .gaveUp(r): "gave up: \(r)"
         case let .rotated(r): "\(r)"
         }

@@ -218,7 +218,9 @@ public final class FeedPool: @unchecked Sendable {
 
     private static func sum(_ a: ResilientFeed.Stats, _ b: ResilientFeed.Stats) -> ResilientFeed.Stats {
         ResilientFeed.Stats(duplicates: a.duplicates + b.duplicates, gaps: a.gaps + b.gaps,
-                            missedTrades: a.missedTrades + b.missedTrades, dropped: a.dropped + b.dropped)
+                            missedTrades: a.missedTrades + b.missedTrades, dropped: a.dropped + b.dropped,
+                            rotations: a.rotations + b.rotations, messages: a.messages + b.messages,
+                            errors: a.errors + b.errors, disconnects: a.disconnects + b.disconnects)
     }
 
     // MARK: subscriptions

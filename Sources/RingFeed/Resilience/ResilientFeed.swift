@@ -60,9 +60,10 @@ public final class ResilientFeed: @unchecked Sendable {
         /// Where connection attempts are counted; shared by every feed given
         /// the same instance.
         public var budget: ConnectionBudget = .binance
-        /// No message at all for this long: the connection is dropped and
-        /// replaced (nil: never). Busy streams are never silent for long;
-        /// raise it for quiet ones.
+        /// No message and no ping from the server for this long: the
+        /// connection is dropped and replaced (nil: never). Binance pings
+        /// every 20 s (spot; futures every 3 minutes): raise it above that
+        /// for quiet streams, or set `pingInterval`.
         public var idleTimeout: Duration? = .seconds(30)
         /// Replace a working connection by a new one, without a gap, once
         /// it is this old (nil: never). Binance ends connections at 24 hours.
@@ -106,6 +107,13 @@ public final class ResilientFeed: @unchecked Sendable {
         public var dropped: Int
         /// Working connections replaced (`Options.rotateAfter`, server notices).
         public var rotations: Int = 0
+        /// WebSocket messages received and messages (or array elements)
+        /// that did not scan, every connection's, ended ones' included.
+        public var messages: Int = 0
+        public var errors: Int = 0
+        /// Connections that ended other than by `stop()` or a rotation
+        /// (each is followed by a reconnect, or by giving up).
+        public var disconnects: Int = 0
         /// The round trip of the last client ping answered (`pingInterval`;
         /// nil before the first).
         public var lastPingRTT: Duration? = nil
@@ -131,6 +139,9 @@ public final class ResilientFeed: @unchecked Sendable {
     private let lifecycleOut: AsyncStream<LifecycleEvent>.Continuation
     private let handler: ((MarketEventView) -> Void)?
     private let onGap: ((TradeGap) -> Void)?
+    /// Sees every message of the connection that feeds consumers, raw (not
+    /// deduplicated), on the loop thread.
+    let tap: ((UnsafeRawBufferPointer) -> Void)?
     let syncs: [BookSync]
     let bookStreams: [String]
 
@@ -156,12 +167,18 @@ public final class ResilientFeed: @unchecked Sendable {
     private let gapCount = Atomic<Int>(0)
     private let missedCount = Atomic<Int>(0)
     let rotationCount = Atomic<Int>(0)
+    private let disconnectCount = Atomic<Int>(0)
     /// Nanoseconds, -1 until a ping is answered.
     private let lastPingRTTNs = Atomic<Int>(-1)
+    /// Messages and scan errors of the connections that ended.
+    private let pastMessages = Atomic<Int>(0)
+    private let pastErrors = Atomic<Int>(0)
 
     private init(loop: EventLoop, options: Options, streams: [String], syncs: [BookSync],
-                 handler: ((MarketEventView) -> Void)?, onGap: ((TradeGap) -> Void)?) {
+                 handler: ((MarketEventView) -> Void)?, onGap: ((TradeGap) -> Void)?,
+                 tap: ((UnsafeRawBufferPointer) -> Void)?) {
         self.loop = loop
+        self.tap = tap
         self.options = options
         self.handler = handler
         self.onGap = onGap
@@ -182,6 +199,9 @@ public final class ResilientFeed: @unchecked Sendable {
     /// Starts at once and returns: the first attempt and every later one
     /// follow `options.reconnect` (watch `lifecycle`). `handler`, if given,
     /// runs on the loop thread for every event; `onGap` too, for gaps.
+    /// `tap`, if given, sees every message of the connection that feeds
+    /// consumers as received, before its events (repeats across a
+    /// reconnect included: it is the wire, not the deduplicated events).
     /// - Throws: `MarketFeedError.unknownStream`, `BookError` for a bad
     ///   symbol or book options (nothing is connected then).
     public static func start(
@@ -190,9 +210,11 @@ public final class ResilientFeed: @unchecked Sendable {
         options: Options = Options(),
         on loop: EventLoop,
         handler: ((MarketEventView) -> Void)? = nil,
-        onGap: ((TradeGap) -> Void)? = nil
+        onGap: ((TradeGap) -> Void)? = nil,
+        tap: ((UnsafeRawBufferPointer) -> Void)? = nil
     ) throws -> ResilientFeed {
-        let feed = try make(streams: streams, symbols: symbols, options: options, loop: loop, handler: handler, onGap: onGap)
+        let feed = try make(streams: streams, symbols: symbols, options: options, loop: loop,
+                            handler: handler, onGap: onGap, tap: tap)
         feed.launch(ReconnectState(policy: options.reconnect), first: nil)
         return feed
     }
@@ -206,9 +228,11 @@ public final class ResilientFeed: @unchecked Sendable {
         options: Options = Options(),
         on loop: EventLoop,
         handler: ((MarketEventView) -> Void)? = nil,
-        onGap: ((TradeGap) -> Void)? = nil
+        onGap: ((TradeGap) -> Void)? = nil,
+        tap: ((UnsafeRawBufferPointer) -> Void)? = nil
     ) async throws -> ResilientFeed {
-        let feed = try make(streams: streams, symbols: symbols, options: options, loop: loop, handler: handler, onGap: onGap)
+        let feed = try make(streams: streams, symbols: symbols, options: options, loop: loop,
+                            handler: handler, onGap: onGap, tap: tap)
         var state = ReconnectState(policy: options.reconnect)
         var random = SystemRandomNumberGenerator()
         guard let (n, _) = state.next(using: &random) else {
@@ -226,7 +250,8 @@ public final class ResilientFeed: @unchecked Sendable {
     }
 
     private static func make(streams: [String], symbols: [String], options: Options, loop: EventLoop,
-                             handler: ((MarketEventView) -> Void)?, onGap: ((TradeGap) -> Void)?) throws -> ResilientFeed {
+                             handler: ((MarketEventView) -> Void)?, onGap: ((TradeGap) -> Void)?,
+                             tap: ((UnsafeRawBufferPointer) -> Void)?) throws -> ResilientFeed {
         for s in streams where !MarketStreams.isValid(s) { throw MarketFeedError.unknownStream(s) }
         let venue = options.book.resolvedVenue(feedURL: options.feed.url)
         if !symbols.isEmpty { try options.book.validate(venue: venue) }
@@ -242,7 +267,8 @@ public final class ResilientFeed: @unchecked Sendable {
             syncs.append(try BookSync(symbol: name, streamName: name.lowercased() + options.book.streamSuffix,
                                       loop: loop, options: options.book, futures: venue == .usdmFutures))
         }
-        return ResilientFeed(loop: loop, options: options, streams: streams, syncs: syncs, handler: handler, onGap: onGap)
+        return ResilientFeed(loop: loop, options: options, streams: streams, syncs: syncs,
+                             handler: handler, onGap: onGap, tap: tap)
     }
 
     private func launch(_ state: ReconnectState, first: Link?) {
@@ -266,10 +292,21 @@ public final class ResilientFeed: @unchecked Sendable {
     public var streams: [String] { lock.withLock { desired } }
 
     public var stats: Stats {
-        Stats(duplicates: duplicateCount.load(ordering: .relaxed), gaps: gapCount.load(ordering: .relaxed),
-              missedTrades: missedCount.load(ordering: .relaxed), dropped: consumers.dropped.load(ordering: .relaxed),
-              rotations: rotationCount.load(ordering: .relaxed),
-              lastPingRTT: { $0 < 0 ? nil : .nanoseconds($0) }(lastPingRTTNs.load(ordering: .relaxed)))
+        let live = lock.withLock { current }?.stats
+        return Stats(duplicates: duplicateCount.load(ordering: .relaxed), gaps: gapCount.load(ordering: .relaxed),
+                     missedTrades: missedCount.load(ordering: .relaxed), dropped: consumers.dropped.load(ordering: .relaxed),
+                     rotations: rotationCount.load(ordering: .relaxed),
+                     messages: pastMessages.load(ordering: .relaxed) + (live?.messages ?? 0),
+                     errors: pastErrors.load(ordering: .relaxed) + (live?.errors ?? 0),
+                     disconnects: disconnectCount.load(ordering: .relaxed),
+                     lastPingRTT: { $0 < 0 ? nil : .nanoseconds($0) }(lastPingRTTNs.load(ordering: .relaxed)))
+    }
+
+    /// Keeps the counters of a connection that has ended (after its close).
+    func retire(_ feed: MarketFeed) {
+        let s = feed.stats
+        pastMessages.add(s.messages, ordering: .relaxed)
+        pastErrors.add(s.errors, ordering: .relaxed)
     }
 
     // MARK: subscriptions
@@ -343,16 +380,20 @@ public final class ResilientFeed: @unchecked Sendable {
     /// (bounded by the core's close timeout), fails control requests still
     /// waiting for an answer with `ResilientFeedError.stopped`, ends `events`
     /// (after what it holds is read) and `lifecycle`, and stops every book
-    /// (they stay readable, stale).
-    public func stop() async {
+    /// (they stay readable, stale). Returns how the connection open at the
+    /// time ended (nil if there was none).
+    @discardableResult
+    public func stop() async -> WebSocketCloseInfo? {
         let (feed, spare, task) = lock.withLock { () -> (MarketFeed?, MarketFeed?, Task<Void, Never>?) in
             stopped = true
             return (current, replacement, supervisor)
         }
         task?.cancel()
         if let spare { await spare.close() }
-        if let feed { await feed.close() }
+        var info: WebSocketCloseInfo?
+        if let feed { info = await feed.close() }
         await task?.value
+        return info
     }
 
     func emit(_ e: ConnectionEvent, at time: ContinuousClock.Instant? = nil) {
@@ -396,7 +437,8 @@ public final class ResilientFeed: @unchecked Sendable {
             if !syncs.isEmpty {
                 register = { f in for s in syncs { f.books.add(s) } }
             }
-            let feed = try await MarketFeed.connect(streams: streams, options: o, on: loop, handler: handler, tap: nil,
+            let feed = try await MarketFeed.connect(streams: streams, options: o, on: loop, handler: handler,
+                                                    tap: tap.map { t in { bytes in if leg.state == .live { t(bytes) } } },
                                                     beforeOpening: register)
             let kept = lock.withLock { () -> Bool in
                 guard !stopped else { return false }
@@ -459,6 +501,8 @@ public final class ResilientFeed: @unchecked Sendable {
                         return (r, ContinuousClock.now - connectedAt)
                     }
                     await l.feed.close() // the books learn of the end before the next connection takes them
+                    retire(l.feed)
+                    if reason != .closedByUs { disconnectCount.add(1, ordering: .relaxed) }
                     // Timed when the core reported it, not now: the hops since count as reconnect time.
                     emit(.disconnected(reason: reason), at: l.feed.webSocket?.endedAt)
                     state.ended(after: uptime)
