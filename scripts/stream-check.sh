@@ -83,6 +83,24 @@ lost stalled "--min-lost 2 --reason no_data_for_500_ms" --duration 2.5 --idle-ti
 start_sim --symbols BTCUSDT --rate 400 --seed 7
 lost rotated "--min-lost 0 --rotations 2 --no-gaps" --duration 3.5 --rotate-after 1 btcusdt@trade btcusdt@aggTrade
 [ "$LOST_STATUS" = 0 ] || { echo "stream-check: rotated: exit $LOST_STATUS"; exit 1; }
+# 1,200 streams, more than Binance's 1,024 a connection: two connections,
+# which the simulator (Binance's limits: 1,024 streams, 5 messages a second)
+# never closes, both delivering, both closed cleanly at the end.
+SYMS=$(for i in $(seq 1 300); do printf 'S%03dUSDT,' "$i"; done); SYMS=${SYMS%,}
+start_sim --symbols "$SYMS" --rate 2 --seed 8
+STREAMS=$(for i in $(seq 1 300); do printf 's%03dusdt@trade s%03dusdt@aggTrade s%03dusdt@bookTicker s%03dusdt@depth@100ms ' $i $i $i $i; done)
+timeout 60 "$RINGFEED" stream --url "$URL" --duration 5 $STREAMS > "$OUT/sharded.jsonl" 2> "$OUT/sharded.err" \
+    || { cat "$OUT/sharded.err"; exit 1; }
+grep -q "no connection lost.*closed cleanly (1000), closed cleanly (1000)$" "$OUT/sharded.err" \
+    || { echo "stream-check: sharded:"; cat "$OUT/sharded.err"; exit 1; }
+python3 - "$OUT/sharded.jsonl" <<'PY'
+import json, sys
+streams = {json.loads(l)["stream"] for l in open(sys.argv[1])}
+first = {f"s{i:03d}usdt@depth@100ms" for i in range(1, 257)}   # in the first connection's share
+last = {f"s{i:03d}usdt@depth@100ms" for i in range(257, 301)}   # in the second's
+assert streams & first and streams & last, (len(streams & first), len(streams & last))
+print(f"sharded: 1200 streams on 2 connections, events from {len(streams)} streams, both connections closed cleanly")
+PY
 start_sim --symbols BTCUSDT,ETHUSDT --rate 400 --seed 3
 EXTRA=--microseconds
 check spot-us 1000 btcusdt@aggTrade ethusdt@depth@100ms btcusdt@bookTicker btcusdt@kline_1m btcusdt@ticker

@@ -32,15 +32,42 @@ final class ConnectionReport: Sendable {
                 gaveUp: @escaping @Sendable (String) -> Void) {
         Task {
             var feed = FeedState()
+            for await e in events { take(e.event, &feed, prefix.map { $0 + Self.tag(label, nil) }, gaveUp) }
+        }
+    }
+
+    /// The same for a pool's connections: each has its own place in the
+    /// lifecycle; lines name the connection once the pool has more than one.
+    func follow(pool events: AsyncStream<PoolLifecycleEvent>, label: String = "", echo prefix: String?,
+                gaveUp: @escaping @Sendable (String) -> Void) {
+        Task {
+            var feeds: [Int: FeedState] = [:]
             for await e in events {
-                note(e.event, &feed)
-                if let prefix, Self.worthTelling(e.event) {
-                    var stderr = StandardError()
-                    print("\(prefix)\(label.isEmpty ? "" : "[\(label)] ")\(e.event)", to: &stderr)
-                }
-                if case let .gaveUp(r) = e.event { gaveUp("\(r)") }
+                if feeds[e.connection] == nil { feeds[e.connection] = FeedState() }
+                let many = feeds.count > 1
+                take(e.event, &feeds[e.connection, default: FeedState()],
+                     prefix.map { $0 + Self.tag(label, many ? e.connection : nil) }, gaveUp)
             }
         }
+    }
+
+    private static func tag(_ label: String, _ connection: Int?) -> String {
+        switch (label.isEmpty, connection) {
+        case (true, nil): ""
+        case let (true, n?): "[connection \(n)] "
+        case (false, nil): "[\(label)] "
+        case let (false, n?): "[\(label) connection \(n)] "
+        }
+    }
+
+    private func take(_ e: ConnectionEvent, _ feed: inout FeedState, _ prefix: String?,
+                      _ gaveUp: @Sendable (String) -> Void) {
+        note(e, &feed)
+        if let prefix, Self.worthTelling(e) {
+            var stderr = StandardError()
+            print("\(prefix)\(e)", to: &stderr)
+        }
+        if case let .gaveUp(r) = e { gaveUp("\(r)") }
     }
 
     private static func worthTelling(_ e: ConnectionEvent) -> Bool {

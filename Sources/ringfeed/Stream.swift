@@ -108,12 +108,14 @@ struct Stream: AsyncParsableCommand {
         printer.onOutputClosed = { stops.send(.outputClosed) }
         let report = ConnectionReport()
         let gaps = GapLog()
-        var feeds: [ResilientFeed] = []
+        var feeds: [FeedPool] = []
         for (groupURL, names) in groups {
-            var o = ResilientFeed.Options()
-            o.feed = options
-            o.feed.url = groupURL
-            connection.apply(to: &o)
+            // A pool: more streams than one connection takes (1024) spread
+            // over several, each reconnecting on its own.
+            var o = FeedPool.Options()
+            o.connection.feed = options
+            o.connection.feed.url = groupURL
+            connection.apply(to: &o.connection)
             do {
                 let url = MarketFeed.combinedURL(base: groupURL, streams: names, microsecondTimes: microseconds)
                 recorder?.header(url)
@@ -124,12 +126,12 @@ struct Stream: AsyncParsableCommand {
                 case (nil, .raw): tap = { printer.raw($0) }
                 case (nil, _): tap = nil
                 }
-                let feed = try await ResilientFeed.connect(
+                let feed = try await FeedPool.connect(
                     streams: names, options: o, on: loop,
                     handler: { view in if printer.print(view) { stops.send(.count) } },
                     onGap: { gaps.note($0) }, tap: tap)
                 feeds.append(feed)
-                report.follow(feed.lifecycle, label: groups.count > 1 ? String(groupURL.split(separator: "/").last ?? "") : "",
+                report.follow(pool: feed.lifecycle, label: groups.count > 1 ? String(groupURL.split(separator: "/").last ?? "") : "",
                               echo: "ringfeed stream: ") { stops.send(.gaveUp($0)) }
             } catch {
                 for f in feeds { await f.stop() }
@@ -150,7 +152,10 @@ struct Stream: AsyncParsableCommand {
         let reason = await stops.first()
         flusher.cancel()
         var infos: [WebSocketCloseInfo?] = []
-        for f in feeds { infos.append(await f.stop()) }
+        for f in feeds {
+            let closes = await f.stop()
+            infos += closes.isEmpty ? [nil] : closes.keys.sorted().map { closes[$0] }
+        }
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
             loop.execute {
                 printer.flush()

@@ -106,6 +106,7 @@ public final class FeedPool: @unchecked Sendable {
     private let lifecycleOut: AsyncStream<PoolLifecycleEvent>.Continuation
     private let handler: ((MarketEventView) -> Void)?
     private let onGap: ((TradeGap) -> Void)?
+    private let tap: ((UnsafeRawBufferPointer) -> Void)?
     private let gate = SerialGate()
 
     private let lock = Mutex()
@@ -116,7 +117,8 @@ public final class FeedPool: @unchecked Sendable {
     private var retired = ResilientFeed.Stats(duplicates: 0, gaps: 0, missedTrades: 0, dropped: 0)
 
     private init(loop: EventLoop, options: Options, handler: ((MarketEventView) -> Void)?,
-                 onGap: ((TradeGap) -> Void)?) {
+                 onGap: ((TradeGap) -> Void)?, tap: ((UnsafeRawBufferPointer) -> Void)?) {
+        self.tap = tap
         self.loop = loop
         self.options = options
         self.handler = handler
@@ -132,7 +134,8 @@ public final class FeedPool: @unchecked Sendable {
     /// Opens as many connections as `streams` and `orderBooks` need and
     /// returns once every one is open and subscribed. `handler` and `onGap`,
     /// if given, are every connection's (all on `loop`'s thread, so never two
-    /// at once); with a handler `events` yields nothing.
+    /// at once); with a handler `events` yields nothing. `tap` too: it sees
+    /// each connection's messages as `ResilientFeed.start` says.
     /// - Throws: `MarketFeedError.unknownStream`, `BookError`,
     ///   `FeedPoolError.invalidLimit`, or why a connection could not be made
     ///   or a stream was refused (nothing is left running then).
@@ -142,7 +145,8 @@ public final class FeedPool: @unchecked Sendable {
         options: Options = Options(),
         on loop: EventLoop,
         handler: ((MarketEventView) -> Void)? = nil,
-        onGap: ((TradeGap) -> Void)? = nil
+        onGap: ((TradeGap) -> Void)? = nil,
+        tap: ((UnsafeRawBufferPointer) -> Void)? = nil
     ) async throws -> FeedPool {
         for n in [options.maxStreamsPerConnection, options.maxStreamsInURL, options.maxURLBytes] where n < 1 {
             throw FeedPoolError.invalidLimit(n)
@@ -155,7 +159,7 @@ public final class FeedPool: @unchecked Sendable {
                 books.append((name, name.lowercased() + options.connection.book.streamSuffix))
             }
         }
-        let pool = FeedPool(loop: loop, options: options, handler: handler, onGap: onGap)
+        let pool = FeedPool(loop: loop, options: options, handler: handler, onGap: onGap, tap: tap)
         do {
             try await pool.gate.run { try await pool.place(unique(streams), books: books) }
         } catch {
@@ -334,7 +338,7 @@ public final class FeedPool: @unchecked Sendable {
         let feed: ResilientFeed
         do {
             feed = try await ResilientFeed.connect(streams: inURL, orderBooks: group.books, options: memberOptions,
-                                                   on: loop, handler: handler, onGap: onGap)
+                                                   on: loop, handler: handler, onGap: onGap, tap: tap)
         } catch {
             return error
         }
@@ -429,29 +433,37 @@ public final class FeedPool: @unchecked Sendable {
 
     /// Stops a connection taken out of `members` and waits until its events
     /// and lifecycle are all forwarded.
-    private func retire(_ m: Member) async {
-        await m.feed.stop()
+    @discardableResult
+    private func retire(_ m: Member) async -> WebSocketCloseInfo? {
+        let info = await m.feed.stop()
         for t in m.forwarders { await t.value }
         lock.withLock { retired = Self.sum(retired, m.feed.stats) }
+        return info
     }
 
     /// Closes every connection (1000), ends `events` and `lifecycle`, and
     /// stops every book (they stay readable, stale). Later calls to
-    /// `subscribe` throw `FeedPoolError.stopped`.
-    public func stop() async {
+    /// `subscribe` throw `FeedPoolError.stopped`. Returns how each
+    /// connection open at the time ended, by connection number.
+    @discardableResult
+    public func stop() async -> [Int: WebSocketCloseInfo] {
         let all = lock.withLock { () -> [Member] in
             stopped = true
             let all = members
             members.removeAll()
             return all
         }
-        await withTaskGroup(of: Void.self) { group in
-            for m in all { group.addTask { await self.retire(m) } }
+        let closes = await withTaskGroup(of: (Int, WebSocketCloseInfo?).self) { group in
+            for m in all { group.addTask { (m.id, await self.retire(m)) } }
+            var closes: [Int: WebSocketCloseInfo] = [:]
+            for await (id, info) in group { closes[id] = info }
+            return closes
         }
         // A subscribe in progress may still be opening a connection: it
         // sees `stopped` and closes it, and its forwarders never start.
         consumers.finish()
         lifecycleOut.finish()
+        return closes
     }
 }
 
