@@ -135,7 +135,7 @@ struct ResilientPingTests {
         #expect(log.disconnects.isEmpty, "\(log.events)")
         let live = try #require(feed.connection)
         #expect(live.stats.messages == 0, "quiet: \(live.stats)")
-        #expect(live.pacingStats.pingAnswers >= 8, "\(live.pacingStats)")
+        #expect(live.pacingStats.pingAnswers >= 4, "\(live.pacingStats)") // 12 due; generous for a loaded host
         #expect(await sim.statistics().closedForRate == 0)
         let rtt = try #require(feed.stats.lastPingRTT)
         #expect(rtt > .zero && rtt < .milliseconds(500))

@@ -356,7 +356,7 @@ struct ClientPingTests {
         try await Task.sleep(for: .milliseconds(1300))
         let after = await sim.statistics()
         let asked = after.pingsReceived - before.pingsReceived
-        #expect(asked >= 3, "\(asked) pings in 1.3 s")
+        #expect(asked >= 2, "\(asked) pings in 1.3 s") // 5 due; generous for a loaded host
         // WebSocket pings, not control requests; answered, with a round trip.
         #expect(after.controlMessages == before.controlMessages)
         #expect(feed.stats.lastPingRTT.map { $0 > .zero && $0 < .milliseconds(700) } == true, "\(feed.stats)")
