@@ -83,6 +83,23 @@ lost stalled "--min-lost 2 --reason no_data_for_500_ms" --duration 2.5 --idle-ti
 start_sim --symbols BTCUSDT --rate 400 --seed 7
 lost rotated "--min-lost 0 --rotations 2 --no-gaps" --duration 3.5 --rotate-after 1 btcusdt@trade btcusdt@aggTrade
 [ "$LOST_STATUS" = 0 ] || { echo "stream-check: rotated: exit $LOST_STATUS"; exit 1; }
+# A reader that stops reading for 4 s while the stream runs at full speed:
+# the connection is never held up (nothing lost), stdout's buffer drops its
+# oldest lines, and printed + dropped is every event.
+start_sim --symbols BTCUSDT,ETHUSDT --rate 20000 --seed 9
+timeout 60 "$RINGFEED" stream --url "$URL" --duration 3 --output-buffer 0.25 btcusdt@trade btcusdt@bookTicker \
+    ethusdt@depth@100ms 2> "$OUT/slow.err" | (sleep 4; cat > "$OUT/slow.jsonl")
+python3 - "$OUT/slow.err" "$OUT/slow.jsonl" <<'PY' || { cat "$OUT/slow.err"; exit 1; }
+import re, sys
+err = open(sys.argv[1]).read()
+printed = sum(1 for _ in open(sys.argv[2]))
+events = int(re.search(r"ringfeed stream: (\d+) events in", err).group(1))
+dropped = int(re.search(r"; (\d+) lines dropped, stdout was slower", err).group(1))
+assert "no connection lost" in err and "closed cleanly (1000)" in err, err
+assert printed + dropped == events and dropped > 0, (printed, dropped, events)
+print(f"slow reader: {events} events, {printed} printed, {dropped} dropped from the output buffer, connection never held up")
+PY
+
 # 1,200 streams, more than Binance's 1,024 a connection: two connections,
 # which the simulator (Binance's limits: 1,024 streams, 5 messages a second)
 # never closes, both delivering, both closed cleanly at the end.

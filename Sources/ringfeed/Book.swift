@@ -231,6 +231,7 @@ struct Book: AsyncParsableCommand {
         case .interrupted: ended = "interrupted"
         case .outputClosed: ended = "the output was closed"
         case let .gaveUp(why): ended = "gave up reconnecting: \(why)"
+        case let .outputTooSlow(what): ended = "\(what) could not keep up"
         }
         var stderr = StandardError()
         print("ringfeed book: \(records.count) book\(records.count == 1 ? "" : "s"), \(updates) depth messages applied (\(messages) "

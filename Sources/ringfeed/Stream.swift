@@ -25,6 +25,12 @@ struct Stream: AsyncParsableCommand {
             gap. A connection is replaced without a gap before Binance's 24-hour limit
             (--rotate-after) and when the server announces a shutdown.
 
+            Output is written by a thread of its own, so a slow reader (a terminal, a pipe,
+            a disk) never holds up the connection: up to --output-buffer MiB wait, then the
+            oldest output is dropped and counted in the summary (--slow-output drop-oldest),
+            or the run ends (--slow-output stop). --record never drops: a disk that falls that
+            far behind ends the run.
+
             Streams: <symbol>@trade, @aggTrade, @kline_<1s|1m|...|1M>, @miniTicker, @ticker,
             @ticker_<1h|4h|1d>, @bookTicker, @depth<5|10|20>[@100ms], @depth[@100ms],
             @avgPrice, !miniTicker@arr, !ticker_<1h|4h|1d>@arr (symbols in lower case).
@@ -60,6 +66,14 @@ struct Stream: AsyncParsableCommand {
     @Option(help: "Also write every message as received to this file (first line the URL, then '<unix time>: <message>').")
     var record: String?
 
+    @Option(name: .customLong("output-buffer"),
+            help: "MiB of output that may wait for a slow stdout (or --record disk) before --slow-output applies.")
+    var outputBuffer: Double = 64
+
+    @Option(name: .customLong("slow-output"),
+            help: "When stdout falls that far behind: drop-oldest (counted in the summary) or stop (exit 1). The connection is never held up.")
+    var slowOutput: OutputPipe.WhenFull = .dropOldest
+
     @OptionGroup(title: "Connection")
     var connection: ConnectionOptions
 
@@ -73,6 +87,7 @@ struct Stream: AsyncParsableCommand {
         }
         if let count, count <= 0 { throw ValidationError("--count must be positive") }
         if let duration, !(duration > 0) { throw ValidationError("--duration must be positive") }
+        if !(outputBuffer >= 0.0625) || !outputBuffer.isFinite { throw ValidationError("--output-buffer must be at least 0.0625 MiB") }
     }
 
     func run() async throws {
@@ -97,15 +112,20 @@ struct Stream: AsyncParsableCommand {
             groups = [(base, streams)]
         }
 
-        let printer = Printer(format: format, microseconds: microseconds, limit: count)
+        let stops = StopSignal()
+        let buffer = Int(outputBuffer * 1024 * 1024)
         // A closed pipe (`| head`) ends the run with a clean close, not SIGPIPE.
         signal(SIGPIPE, SIG_IGN)
+        let stdout = OutputPipe(fd: STDOUT_FILENO, capacity: buffer, whenFull: slowOutput,
+                                onClosed: { stops.send(.outputClosed) },
+                                onFull: { stops.send(.outputTooSlow("stdout")) })
+        let printer = Printer(format: format, microseconds: microseconds, limit: count, output: stdout)
         let recorder = try record.map { path in
-            guard let r = Recorder(path: path) else { throw fail("cannot write \(path)") }
+            guard let r = Recorder(path: path, capacity: buffer, onFailure: { stops.send(.outputTooSlow(path)) }) else {
+                throw fail("cannot write \(path)")
+            }
             return r
         }
-        let stops = StopSignal()
-        printer.onOutputClosed = { stops.send(.outputClosed) }
         let report = ConnectionReport()
         let gaps = GapLog()
         var feeds: [FeedPool] = []
@@ -145,7 +165,10 @@ struct Stream: AsyncParsableCommand {
         let flusher = Task {
             while !Task.isCancelled {
                 try? await Task.sleep(for: .milliseconds(100))
-                loop.execute { printer.flush() }
+                loop.execute {
+                    printer.flush()
+                    recorder?.flush()
+                }
             }
         }
 
@@ -159,10 +182,14 @@ struct Stream: AsyncParsableCommand {
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
             loop.execute {
                 printer.flush()
-                recorder?.close()
+                recorder?.flush()
                 c.resume()
             }
         }
+        // Sinks flushed: what waits is written before the summary.
+        let unwritten = !stdout.finish()
+        recorder?.close()
+        let output = stdout.stats
         let elapsed = seconds(ContinuousClock.now - start)
         var messages = 0, errors = 0, duplicates = 0
         for f in feeds {
@@ -180,8 +207,18 @@ struct Stream: AsyncParsableCommand {
         case .interrupted: ended = "interrupted"
         case .outputClosed: ended = "the output was closed"
         case let .gaveUp(why): ended = "gave up reconnecting: \(why)"
+        case let .outputTooSlow(what):
+            ended = "\(what) could not keep up (more than \(fmt(outputBuffer)) MiB waiting)"
         }
-        if let recorder, recorder.failed { throw fail("writing \(record ?? "") failed") }
+        if let recorder, recorder.failed {
+            throw fail("writing \(record ?? "") failed\(reason.isOutputTooSlow ? " (the disk did not keep up)" : "")")
+        }
+        var outputText = ""
+        if output.droppedEvents > 0 {
+            outputText = "; \(output.droppedEvents) lines dropped, stdout was slower than the stream "
+                + "(at most \(fmt(outputBuffer)) MiB wait, --slow-output \(slowOutput.rawValue))"
+        }
+        if unwritten { outputText += "; stdout did not take the last output within 5 s" }
         let closeText = infos.map { i in
             guard let i else { return "not connected" }
             return i.error == nil ? "closed cleanly (\(i.code))" : i.description
@@ -191,9 +228,12 @@ struct Stream: AsyncParsableCommand {
         print("ringfeed stream: \(events) events in \(messages) messages, \(fmt(elapsed)) s, "
               + "\(fmt(Double(messages) / max(elapsed, 1e-9))) msg/s, \(errors) errors; "
               + "\(ConnectionReport.summary(report.snapshot)), \(gapText), \(duplicates) repeats dropped; "
-              + "\(ended); \(closeText)",
+              + "\(ended); \(closeText)\(outputText)",
               to: &stderr)
-        if case .gaveUp = reason { throw ExitCode.failure }
+        switch reason {
+        case .gaveUp, .outputTooSlow: throw ExitCode.failure
+        default: break
+        }
     }
 }
 
@@ -210,31 +250,34 @@ enum StreamFormat: String, CaseIterable, ExpressibleByArgument {
     var eventFormat: EventFormat? { EventFormat(rawValue: rawValue) }
 }
 
-/// Formats events on the loop thread into one buffer and writes it to
-/// stdout in large batches.
+/// Formats events on the loop thread into one buffer and hands it to the
+/// output's writer thread in large chunks (the loop never waits for stdout).
 final class Printer: @unchecked Sendable {
     // @unchecked: used on the one loop thread that runs every feed's handler.
     private var formatter: EventFormatter?
     private var out = ByteWriter(capacity: 1 << 17)
+    private let output: OutputPipe
     private let limit: Int?
     /// Events printed (or counted, in raw format).
     private(set) var printed = 0
+    /// Raw format: messages written (the other formats write a line per
+    /// event printed).
+    private var rawLines = 0
+    /// Lines handed to the output so far (a chunk's count: what dropping
+    /// it loses).
+    private var linesSent = 0
 
-    init(format: StreamFormat, microseconds: Bool, limit: Int?) {
+    init(format: StreamFormat, microseconds: Bool, limit: Int?, output: OutputPipe) {
         formatter = format.eventFormat.map { EventFormatter(format: $0, microsecondTimes: microseconds) }
         self.limit = limit
+        self.output = output
     }
 
-    /// Called once when stdout stops taking output (a closed pipe).
-    var onOutputClosed: (@Sendable () -> Void)?
-    private var outputClosed = false
-
     private func write() {
-        guard !outputClosed else { return out.removeAll() }
-        if !out.flush(to: STDOUT_FILENO) {
-            outputClosed = true
-            onOutputClosed?()
-        }
+        let lines = formatter == nil ? rawLines : printed
+        output.send(out.bytes, events: lines - linesSent)
+        linesSent = lines
+        out.removeAll()
     }
 
     /// Raw format: one received message per line, as it came.
@@ -242,6 +285,7 @@ final class Printer: @unchecked Sendable {
         if let limit, printed >= limit { return }
         out.raw(bytes)
         out.byte(10)
+        rawLines += 1
         if out.count >= 1 << 16 { write() }
     }
 
@@ -266,15 +310,28 @@ final class Printer: @unchecked Sendable {
 
 /// Writes messages as received, in the recorded-session format of
 /// ../shared/data/binance: the URL line, then "<unix time>: <message>".
+/// Written by a thread of its own (OutputPipe): a disk slower than the
+/// stream ends the run (`.stop`) rather than losing messages or stalling
+/// the connection.
 final class Recorder: @unchecked Sendable {
-    // @unchecked: after `header`, used on the loop thread only.
+    // @unchecked: after `header`, used on the loop thread only; `failed`
+    // is atomic.
     private let fd: Int32
     private var out = ByteWriter(capacity: 1 << 17)
-    private(set) var failed = false
+    private let output: OutputPipe
+    private final class Flag: Sendable { let raised = Atomic<Bool>(false) }
+    private let failure = Flag()
+    var failed: Bool { failure.raised.load(ordering: .relaxed) }
 
-    init?(path: String) {
+    init?(path: String, capacity: Int, onFailure: @escaping @Sendable () -> Void) {
         fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         if fd < 0 { return nil }
+        let failure = self.failure
+        let failed: @Sendable () -> Void = {
+            failure.raised.store(true, ordering: .relaxed)
+            onFailure()
+        }
+        output = OutputPipe(fd: fd, capacity: capacity, whenFull: .stop, onClosed: failed, onFull: failed)
     }
 
     func header(_ url: String) {
@@ -289,11 +346,20 @@ final class Recorder: @unchecked Sendable {
         out.ascii(": ")
         out.raw(bytes)
         out.byte(10)
-        if out.count >= 1 << 16, !out.flush(to: fd) { failed = true }
+        if out.count >= 1 << 16 { handOver() }
     }
 
+    private func handOver() {
+        output.send(out.bytes, events: 0)
+        out.removeAll()
+    }
+
+    /// Hands over what is left (loop thread).
+    func flush() { if out.count > 0 { handOver() } }
+
+    /// Waits for the writer (not on the loop thread), closes the file.
     func close() {
-        if out.count > 0, !out.flush(to: fd) { failed = true }
+        if !output.finish() { failure.raised.store(true, ordering: .relaxed) }
         Glibc.close(fd)
     }
 
@@ -328,6 +394,10 @@ final class StopSignal: Sendable {
         case count, duration, interrupted, outputClosed
         /// The connection could not be brought back (`--max-reconnects`).
         case gaveUp(String)
+        /// Output could not keep up and its policy is to stop.
+        case outputTooSlow(String)
+
+        var isOutputTooSlow: Bool { if case .outputTooSlow = self { true } else { false } }
     }
 
     private let outcome = FirstOutcome<Reason>()
