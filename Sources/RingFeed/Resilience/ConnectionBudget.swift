@@ -41,26 +41,45 @@ public final class ConnectionBudget: @unchecked Sendable {
     /// Takes one attempt now if the window has room: nil when granted, else
     /// how long until it will.
     public func tryAcquire() -> Duration? {
-        lock.withLock { () -> Duration? in
+        switch take() {
+        case .granted: nil
+        case let .wait(d): d
+        }
+    }
+
+    private enum Outcome {
+        case granted(at: ContinuousClock.Instant)
+        case wait(Duration)
+    }
+
+    private func take() -> Outcome {
+        lock.withLock { () -> Outcome in
             let now = clock()
             grants.expire(now)
             if grants.count < limit {
                 grants.add(at: now, weight: 1)
                 total += 1
-                return nil
+                return .granted(at: .now)
             }
-            return .nanoseconds(Int64(max(1, grants.fitTime(1, limit: limit) &- now)))
+            return .wait(.nanoseconds(Int64(max(1, grants.fitTime(1, limit: limit) &- now))))
         }
     }
 
-    /// Waits until the window has room, then takes one attempt.
+    /// Waits until the window has room, then takes one attempt. Returns
+    /// when it was granted, read under the lock: grants `limit` apart are
+    /// a hair over `window` apart, so a time taken later (by a task that
+    /// was not scheduled at once) could show more than `limit` in a window.
     /// - Throws: `CancellationError` if the task is cancelled while waiting.
-    public func acquire() async throws {
+    @discardableResult
+    public func acquire() async throws -> ContinuousClock.Instant {
         while true {
             try Task.checkCancellation()
-            guard let wait = tryAcquire() else { return }
-            lock.withLock { waits += 1 }
-            try await Task.sleep(for: wait)
+            switch take() {
+            case let .granted(at): return at
+            case let .wait(wait):
+                lock.withLock { waits += 1 }
+                try await Task.sleep(for: wait)
+            }
         }
     }
 

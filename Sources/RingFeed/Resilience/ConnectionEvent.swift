@@ -37,7 +37,9 @@ public enum ConnectionEvent: Sendable, Equatable, CustomStringConvertible {
 /// A `ConnectionEvent` and when it happened. A `disconnected` for a
 /// connection that was open carries the moment the core reported its end
 /// (on the I/O thread), not the later moment the event was emitted: from it
-/// to the next connection's first message is the whole reconnect.
+/// to the next connection's first message is the whole reconnect. A
+/// `connecting` carries the moment the connection budget granted it, so
+/// the times of `connecting` events obey the budget exactly.
 public struct LifecycleEvent: Sendable, Equatable, CustomStringConvertible {
     public var time: ContinuousClock.Instant
     public var event: ConnectionEvent

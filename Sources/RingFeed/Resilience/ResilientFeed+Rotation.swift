@@ -11,13 +11,14 @@ extension ResilientFeed {
     /// `switchTimeout` passes, switches, closes `old` (1000). Nil when the
     /// replacement could not be made or ended first: `old` goes on.
     func rotate(_ old: Link, _ why: RotationReason) async -> Link? {
+        let granted: ContinuousClock.Instant
         do {
-            try await options.budget.acquire()
+            granted = try await options.budget.acquire()
         } catch {
             return nil
         }
         if isStopped { return nil }
-        emit(.connecting(attempt: 1))
+        emit(.connecting(attempt: 1), at: granted)
         let all = lock.withLock { bookStreams + desired.filter { !bookStreams.contains($0) } }
         let streams = URLStreams.split(all).url
         let leg = Leg(state: .pending)

@@ -411,13 +411,14 @@ public final class ResilientFeed: @unchecked Sendable {
     /// One connection attempt: the budget's grant, the connection with every
     /// desired stream and book, and the lifecycle events that tell it.
     private func attempt(_ n: Int) async -> Result<Link, any Error> {
+        let granted: ContinuousClock.Instant
         do {
-            try await options.budget.acquire()
+            granted = try await options.budget.acquire()
         } catch {
             return .failure(error)
         }
         if isStopped { return .failure(CancellationError()) }
-        emit(.connecting(attempt: n))
+        emit(.connecting(attempt: n), at: granted)
         // Books' streams first: in the URL, they see the first message.
         let streams = URLStreams.split(lock.withLock { () -> [String] in
             dropReason = nil
