@@ -79,10 +79,12 @@ if grep -q $'\x1b' "$OUT/live.txt"; then echo "book-check: escape codes in plain
     || { echo "book-check: live output:"; cat "$OUT/live.txt"; exit 1; }
 echo "live, not a terminal: $(wc -l < "$OUT/live.txt") plain lines"
 
-# Every connection dropped after 60 messages: the books resync on each new
-# one and are live at the end; the summary counts the losses.
+# Every connection dropped after 60 messages (two depth@100ms streams: about
+# every 3 s): the books resync on the new one and are live at the end (4.5 s:
+# well after the first drop's resync, well before the second drop); the
+# summary counts the loss.
 start_sim --symbols BTCUSDT,ETHUSDT --rate 200 --seed 8 --fault drop:60
-timeout 60 "$RINGFEED" book BTCUSDT ETHUSDT --url "$URL" --format json --depth 5 --duration 6 \
+timeout 60 "$RINGFEED" book BTCUSDT ETHUSDT --url "$URL" --format json --depth 5 --duration 4.5 \
     > "$OUT/dropped.jsonl" 2> "$OUT/dropped.err" || { cat "$OUT/dropped.err"; exit 1; }
 echo -n "dropped connections: "
 $CHECK "$OUT/dropped.jsonl" --symbols BTCUSDT,ETHUSDT --depth 5
