@@ -1,5 +1,6 @@
 import ArgumentParser
 import Dispatch
+import RingFeed
 import Synchronization
 
 #if canImport(Glibc)
@@ -145,18 +146,8 @@ final class OutputPipe: @unchecked Sendable {
     }
 
     private func writeAll(_ bytes: [UInt8]) -> Bool {
-        bytes.withUnsafeBytes { p in
-            var off = 0
-            while off < p.count {
-                let n = write(fd, p.baseAddress! + off, p.count - off)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    return false
-                }
-                off += n
-            }
-            lock.withLock { _ in counters.writtenBytes += p.count }
-            return true
-        }
+        guard bytes.withUnsafeBytes({ ByteWriter.writeAll($0, to: fd) }) else { return false }
+        lock.withLock { _ in counters.writtenBytes += bytes.count }
+        return true
     }
 }

@@ -86,21 +86,24 @@ public struct ByteWriter {
     /// Returns false if the descriptor refused (e.g. a closed pipe).
     @discardableResult
     public mutating func flush(to fd: Int32) -> Bool {
-        var ok = true
-        bytes.withUnsafeBytes { p in
-            var off = 0
-            while off < p.count {
-                let n = write(fd, p.baseAddress! + off, p.count - off)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    ok = false
-                    break
-                }
-                off += n
-            }
-        }
+        let ok = bytes.withUnsafeBytes { Self.writeAll($0, to: fd) }
         removeAll()
         return ok
+    }
+
+    /// Writes all of `p` to `fd`, across short writes and interruptions.
+    /// Returns false if the descriptor refused (e.g. a closed pipe).
+    public static func writeAll(_ p: UnsafeRawBufferPointer, to fd: Int32) -> Bool {
+        var off = 0
+        while off < p.count {
+            let n = write(fd, p.baseAddress! + off, p.count - off)
+            if n < 0 {
+                if errno == EINTR { continue }
+                return false
+            }
+            off += n
+        }
+        return true
     }
 }
 
