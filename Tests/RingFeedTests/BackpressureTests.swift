@@ -337,6 +337,13 @@ struct BackpressureTests {
         // 50 ms of simulated time a pass: many events a pass, so the rate is
         // set by how fast the two ends can go, not by the passes.
         config.blastStep = .milliseconds(50)
+        // What is under test is the consumer's stall, not whether a debug
+        // client on two shared cores keeps up with a server blasting in the
+        // same process: a moment's scheduling lag let 16 MiB queue up once
+        // and the server cut the client off as a slow consumer (Binance's
+        // rule, tested on its own). 48 MiB rides out such moments and stays
+        // inside the memory allowance below.
+        config.limits.maxQueuedBytes = 48 << 20
         let sim = try await ExchangeSimulator.start(
             source: SyntheticMarket(symbols: symbols, seed: 17, configuration: market), configuration: config)
         let loop = try EventLoop()
@@ -366,7 +373,7 @@ struct BackpressureTests {
         // Bound on growth after the first 2 s: the whole ring filling up
         // after that (capacity × stride, 8 MB; these events own no heap
         // memory: symbols fit inline, stream names are shared), plus 96 MB
-        // for the simulator's send queue (16 MiB at most a connection),
+        // for the simulator's send queue (48 MiB at most here, see above),
         // allocator slack, and the other suites running in this process at
         // the same time (up to ~40 MB seen). Without a bound the events
         // alone grow by rate × stride (~7 MB/s here), past this in ~20 s.
@@ -393,9 +400,11 @@ struct BackpressureTests {
 
         // The book kept up all along: equal to the simulator's true book at
         // the same update id.
-        #expect(book.state == .live && book.stats.syncs == 1 && book.stats.gaps == 0 && book.stats.resyncs == 0)
+        let kept = book.state == .live && book.stats.syncs == 1 && book.stats.gaps == 0 && book.stats.resyncs == 0
+        let served = await sim.statistics()
+        #expect(kept, "book \(book.state), stats \(book.stats); simulator: \(served)")
         var exact = false
-        for _ in 0..<100 where !exact {
+        for _ in 0..<100 where !exact && kept {
             let body = try #require(await sim.depthSnapshot(symbol: "BTCUSDT", limit: 5000))
             let truth = try DepthSnapshot(json: body)
             catcher.arm(truth.lastUpdateId)
