@@ -121,8 +121,8 @@ final class ConnectionReport: Sendable {
                     loss(r)
                     s.state = "disconnected"
                 }
-            case let .reconnecting(n, d):
-                s.state = "reconnecting in \(fmt(seconds(d))) s (attempt \(n))"
+            case .reconnecting:
+                s.state = "\(e)"
             case let .gaveUp(r):
                 s.gaveUp = "\(r)"
                 s.state = "gave up"

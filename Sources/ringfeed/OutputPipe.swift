@@ -127,7 +127,7 @@ final class OutputPipe: @unchecked Sendable {
                     onClosed()
                 }
             }
-            if lock.withLock({ _ in ending || closed }) && lock.withLock({ _ in head >= queue.count }) {
+            if lock.withLock({ _ in (ending || closed) && head >= queue.count }) {
                 drained.signal()
                 return
             }

@@ -127,7 +127,6 @@ struct Stream: AsyncParsableCommand {
             return r
         }
         let report = ConnectionReport()
-        let gaps = GapLog()
         var feeds: [FeedPool] = []
         for (groupURL, names) in groups {
             // A pool: more streams than one connection takes (1024) spread
@@ -149,7 +148,10 @@ struct Stream: AsyncParsableCommand {
                 let feed = try await FeedPool.connect(
                     streams: names, options: o, on: loop,
                     handler: { view in if printer.print(view) { stops.send(.count) } },
-                    onGap: { gaps.note($0) }, tap: tap)
+                    onGap: { gap in
+                        var stderr = StandardError()
+                        print("ringfeed stream: \(gap)", to: &stderr) // counted in the pool's stats
+                    }, tap: tap)
                 feeds.append(feed)
                 report.follow(pool: feed.lifecycle, label: groups.count > 1 ? String(groupURL.split(separator: "/").last ?? "") : "",
                               echo: "ringfeed stream: ") { stops.send(.gaveUp($0)) }
@@ -191,12 +193,14 @@ struct Stream: AsyncParsableCommand {
         recorder?.close()
         let output = stdout.stats
         let elapsed = seconds(ContinuousClock.now - start)
-        var messages = 0, errors = 0, duplicates = 0
+        var messages = 0, errors = 0, duplicates = 0, gapCount = 0, missed = 0
         for f in feeds {
             let s = f.stats
             messages += s.messages
             errors += s.errors
             duplicates += s.duplicates
+            gapCount += s.gaps
+            missed += s.missedTrades
         }
         let events = await onLoop(loop) { printer.printed }
         var stderr = StandardError()
@@ -223,7 +227,6 @@ struct Stream: AsyncParsableCommand {
             guard let i else { return "not connected" }
             return i.error == nil ? "closed cleanly (\(i.code))" : i.description
         }.joined(separator: ", ")
-        let (gapCount, missed) = gaps.totals
         let gapText = gapCount == 0 ? "no trade gaps" : "\(gapCount) trade gap\(gapCount == 1 ? "" : "s") (\(missed) ids missed)"
         print("ringfeed stream: \(events) events in \(messages) messages, \(fmt(elapsed)) s, "
               + "\(fmt(Double(messages) / max(elapsed, 1e-9))) msg/s, \(errors) errors; "
@@ -370,22 +373,6 @@ final class Recorder: @unchecked Sendable {
         out.byte(UInt8(ascii: "."))
         out.padded(Int64(ts.tv_nsec / 1000), width: 6)
     }
-}
-
-/// Trade gaps: a line each on stderr, and the totals for the summary.
-final class GapLog: Sendable {
-    private let totalsNow = Mutex((0, 0))
-
-    func note(_ g: TradeGap) {
-        totalsNow.withLock { t in
-            t.0 += 1
-            t.1 += Int(g.count)
-        }
-        var stderr = StandardError()
-        print("ringfeed stream: \(g)", to: &stderr)
-    }
-
-    var totals: (gaps: Int, missed: Int) { totalsNow.withLock { $0 } }
 }
 
 /// The first reason to stop wins.
